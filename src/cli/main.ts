@@ -1,0 +1,34 @@
+import { Command, CommanderError } from "commander";
+import { modelportVersion } from "../server/version.js";
+import { registerConfig } from "./commands/config.js";
+import { registerKeys } from "./commands/keys.js";
+import { registerServe } from "./commands/serve.js";
+import { registerTenants } from "./commands/tenants.js";
+import { reportError } from "./output.js";
+
+/** The `modelport` command line. Commands are thin: parse, call a module, print. */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command("modelport")
+    .description("Modelport: build, serve, sell, protect and monitor AI models")
+    .version(modelportVersion)
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  registerServe(program);
+  registerTenants(program);
+  registerKeys(program);
+  registerConfig(program);
+  for (const command of program.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0; // --help, --version
+      return 2; // commander already printed the usage error
+    }
+    return reportError(error);
+  }
+}

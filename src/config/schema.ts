@@ -1,0 +1,135 @@
+import { z } from "zod";
+
+/**
+ * The config file's schema: strict everywhere (an unknown key is an error that names it), with the
+ * defaults a production deployment would want. `modelport config schema` prints it as JSON Schema.
+ */
+const positiveInt = z.number().int().positive();
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, "letters, digits and . _ : / - only");
+
+export const timeoutsSchema = z.strictObject({
+  connectMs: positiveInt.default(5_000).describe("Time allowed to open a connection to an upstream."),
+  firstByteMs: positiveInt.default(60_000).describe("Time allowed until the first byte or token."),
+  totalMs: positiveInt.default(600_000).describe("Time allowed for the whole call, streams included."),
+});
+
+const openaiProviderSchema = z.strictObject({
+  type: z.literal("openai").describe("Any OpenAI-compatible HTTP upstream (OpenAI, vLLM, Ollama, llama.cpp server)."),
+  baseUrl: z.url({ protocol: /^https?$/ }).describe("Base URL including /v1, e.g. http://127.0.0.1:9000/v1"),
+  apiKey: z.string().min(1).optional().describe("Sent as a bearer token; use ${VAR} to read it from the environment."),
+  headers: z.record(z.string(), z.string()).optional(),
+  maxConnections: positiveInt.max(10_000).default(128).describe("Pooled keep-alive connections to this upstream."),
+});
+
+const onnxProviderSchema = z.strictObject({
+  type: z.literal("onnx"),
+  path: z.string().min(1).describe("Path to a .onnx model file."),
+  intraOpThreads: positiveInt.max(256).optional(),
+});
+
+const tfjsProviderSchema = z.strictObject({
+  type: z.literal("tfjs"),
+  path: z.string().min(1).describe("Path to a TensorFlow.js layers model.json."),
+  inputNames: z.array(z.string().min(1)).optional(),
+  outputNames: z.array(z.string().min(1)).optional(),
+});
+
+const ggufProviderSchema = z.strictObject({
+  type: z.literal("gguf"),
+  path: z.string().min(1).describe("Path to a .gguf model file (llama.cpp)."),
+  contextSize: positiveInt.max(1_048_576).optional(),
+  maxConcurrency: positiveInt.max(64).default(2).describe("Requests generated in parallel; more wait in a queue."),
+  idleTimeoutMs: z.number().int().min(0).default(300_000).describe("Unload after this long without requests; 0 never."),
+  threads: positiveInt.max(256).optional(),
+});
+
+export const providerSchema = z.discriminatedUnion("type", [
+  openaiProviderSchema,
+  onnxProviderSchema,
+  tfjsProviderSchema,
+  ggufProviderSchema,
+]);
+
+const targetSchema = z.strictObject({
+  provider: name.describe("A key of `providers`."),
+  model: z.string().min(1).optional().describe("The model name the provider knows (defaults to the endpoint name)."),
+  weight: z.number().min(0).max(1_000_000).default(1).describe("Relative share of traffic (canary)."),
+});
+
+const fallbackSchema = targetSchema.omit({ weight: true });
+
+const shadowSchema = z.strictObject({
+  provider: name,
+  model: z.string().min(1).optional(),
+  sampleRate: z.number().min(0).max(1).default(1).describe("Share of requests mirrored to this target."),
+});
+
+const pricingSchema = z.strictObject({
+  inputPerMillionTokens: z.number().min(0).optional(),
+  outputPerMillionTokens: z.number().min(0).optional(),
+  perRequest: z.number().min(0).optional(),
+  perPredictItem: z.number().min(0).optional(),
+});
+
+export const endpointSchema = z.strictObject({
+  kind: z.enum(["chat", "embeddings", "predict"]),
+  targets: z.array(targetSchema).min(1),
+  fallbacks: z.array(fallbackSchema).default([]),
+  shadow: z.array(shadowSchema).default([]),
+  sticky: z
+    .enum(["none", "user", "tenant", "key"])
+    .default("none")
+    .describe("Pin each user (the request's `user` field or x-modelport-user header), tenant or key to one target."),
+  retry: z
+    .strictObject({
+      maxAttempts: positiveInt.max(10).default(2).describe("Tries per target, the first included."),
+      baseDelayMs: z.number().int().min(0).default(100),
+      maxDelayMs: z.number().int().min(0).default(2_000),
+      maxRetryAfterMs: z.number().int().min(0).default(10_000).describe("Longer upstream Retry-After: next target."),
+    })
+    .prefault({}),
+  timeouts: timeoutsSchema.prefault({}),
+  breaker: z
+    .strictObject({
+      failureThreshold: positiveInt.default(5).describe("Consecutive retryable failures that open the breaker."),
+      cooldownMs: positiveInt.default(30_000),
+      halfOpenMaxRequests: positiveInt.default(1),
+    })
+    .prefault({}),
+  pricing: pricingSchema.optional().describe("USD; used for metering."),
+});
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().min(1).optional(),
+      port: z.number().int().min(0).max(65_535).optional(),
+      bodyLimitBytes: positiveInt.default(4 * 1024 * 1024).describe("Larger request bodies get 413."),
+      drainTimeoutMs: positiveInt.default(30_000).describe("How long SIGTERM waits for in-flight requests."),
+    })
+    .prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      accessLog: z.boolean().default(true).describe("One line per request (never bodies or keys)."),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      keyCacheTtlMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(60_000)
+        .default(1_000)
+        .describe("How long a validated key is trusted before re-reading it (revocations by other processes)."),
+    })
+    .prefault({}),
+  providers: z.record(name, providerSchema).default({}),
+  endpoints: z.record(name, endpointSchema).default({}),
+});
+
+export type ModelportConfig = z.infer<typeof configSchema>;
+export type ProviderConfig = z.infer<typeof providerSchema>;
+export type EndpointConfig = z.infer<typeof endpointSchema>;
+export type TargetConfig = z.infer<typeof targetSchema>;

@@ -1,0 +1,19 @@
+import type { Principal } from "../commerce/authenticator.js";
+
+/** What stages put on a request's context for later stages (hono `c.var`). */
+export interface GatewayVariables {
+  requestId: string;
+  /** performance.now() when the request arrived. */
+  startedAt: number;
+  /** Milliseconds spent waiting on the model (to first chunk for streams); the rest is overhead. */
+  upstreamMs: number;
+  /** `openai`, `oip` or `admin`: which error shape and metric label apply. */
+  protocol: "openai" | "oip" | "admin" | "other";
+  principal?: Principal;
+  endpoint?: string;
+  target?: string;
+}
+
+export interface GatewayEnv {
+  Variables: GatewayVariables;
+}

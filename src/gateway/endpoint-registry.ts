@@ -1,0 +1,78 @@
+import type { EndpointConfig, ModelportConfig } from "../config/schema.js";
+import { ModelportError } from "../core/errors.js";
+import type { EndpointKind, ModelRuntime } from "../core/runtime.js";
+import type { EndpointRoute, RouteTarget } from "./resilience/router.js";
+
+export interface EndpointEntry {
+  name: string;
+  kind: EndpointKind;
+  route: EndpointRoute;
+  config: Readonly<EndpointConfig>;
+}
+
+export interface EndpointRegistry {
+  /** The endpoint a client named, or MP_UNKNOWN_MODEL; MP_WRONG_ENDPOINT_KIND if it serves another kind. */
+  require(name: string, kind: EndpointKind): EndpointEntry;
+  get(name: string): EndpointEntry | undefined;
+  list(): EndpointEntry[];
+}
+
+function target(
+  runtimes: ReadonlyMap<string, ModelRuntime>,
+  endpointName: string,
+  spec: { provider: string; model?: string | undefined; weight?: number },
+): RouteTarget {
+  const runtime = runtimes.get(spec.provider);
+  if (!runtime)
+    throw new ModelportError(
+      "MP_CONFIG_INVALID",
+      `endpoint '${endpointName}' names unknown provider '${spec.provider}'`,
+    );
+  const model = spec.model ?? endpointName;
+  return { id: `${spec.provider}/${model}`, runtime, model, weight: spec.weight ?? 1 };
+}
+
+/** Builds each endpoint's route (targets, fallbacks, shadows, policies) from the validated config. */
+export function createEndpointRegistry(
+  config: Readonly<ModelportConfig>,
+  runtimes: ReadonlyMap<string, ModelRuntime>,
+): EndpointRegistry {
+  const entries = new Map<string, EndpointEntry>();
+  for (const [name, endpoint] of Object.entries(config.endpoints)) {
+    const route: EndpointRoute = {
+      name,
+      kind: endpoint.kind,
+      targets: endpoint.targets.map((spec) => target(runtimes, name, spec)),
+      fallbacks: endpoint.fallbacks.map((spec) => target(runtimes, name, spec)),
+      shadows: endpoint.shadow.map((spec) => ({ target: target(runtimes, name, spec), sampleRate: spec.sampleRate })),
+      retry: { ...endpoint.retry },
+      timeouts: { ...endpoint.timeouts },
+      breaker: { ...endpoint.breaker },
+    };
+    entries.set(name, { name, kind: endpoint.kind, route, config: endpoint });
+  }
+  return {
+    get: (name) => entries.get(name),
+    list: () => [...entries.values()],
+    require(name, kind) {
+      const entry = entries.get(name);
+      if (!entry)
+        throw new ModelportError(
+          "MP_UNKNOWN_MODEL",
+          `The model '${name}' does not exist or you do not have access to it.`,
+          {
+            param: "model",
+          },
+        );
+      if (entry.kind !== kind)
+        throw new ModelportError(
+          "MP_WRONG_ENDPOINT_KIND",
+          `'${name}' is a ${entry.kind} endpoint; this API serves ${kind} endpoints`,
+          {
+            param: "model",
+          },
+        );
+      return entry;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { Hono } from "hono";
+import type { Authenticator } from "../commerce/authenticator.js";
+import type { TenantService } from "../commerce/tenant-service.js";
+import { ModelportError } from "../core/errors.js";
+import type { Metrics } from "../monitoring/metrics.js";
+import { registerAdminRoutes } from "./admin/routes.js";
+import type { GatewayEnv } from "./context.js";
+import type { EndpointRegistry } from "./endpoint-registry.js";
+import { errorResponse } from "./http-errors.js";
+import { registerOipRoutes } from "./protocols/oip-v2/routes.js";
+import { registerOpenAIRoutes } from "./protocols/openai/routes.js";
+import type { Router } from "./resilience/router.js";
+import { authenticate, authenticateAdmin } from "./stages/authenticate.js";
+import { type AccessLogger, requestContext } from "./stages/request-context.js";
+
+export interface GatewayDeps {
+  version: string;
+  endpoints: EndpointRegistry;
+  router: Router;
+  metrics: Metrics;
+  authenticator: Authenticator;
+  verifyAdminToken: (token: string | undefined) => boolean;
+  tenants: TenantService;
+  bodyLimitBytes: number;
+  accessLogger: AccessLogger | undefined;
+  /** True while SIGTERM drains: new requests get 503 and readiness fails. */
+  isDraining: () => boolean;
+}
+
+/**
+ * The gateway, its stages in order. Every request: request-context (id, timing, metrics, access
+ * log) → drain check → auth (tenant key, or admin token for /admin and /metrics) → protocol
+ * handler, which routes (canary, sticky, fallbacks, retries, breakers, shadows) and invokes the
+ * runtime. Commerce (limits, metering) and protection (guards, PII) slot in as stages after auth.
+ */
+export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+
+  app.use("*", requestContext({ metrics: deps.metrics, logger: deps.accessLogger }));
+  app.use("*", async (c, next) => {
+    if (deps.isDraining() && !c.req.path.startsWith("/v2/health")) {
+      c.header("connection", "close");
+      return errorResponse(
+        c,
+        new ModelportError("MP_SHUTTING_DOWN", "the server is shutting down; retry on another node"),
+      );
+    }
+    await next();
+  });
+
+  const tenantAuth = authenticate(deps.authenticator);
+  app.use("/v1/*", tenantAuth);
+  app.use("/v2/models/*", tenantAuth);
+  const adminAuth = authenticateAdmin(deps.verifyAdminToken);
+  app.use("/admin/*", async (c, next) => (c.req.path === "/admin/v1/openapi.json" ? next() : adminAuth(c, next)));
+  app.use("/metrics", adminAuth);
+
+  registerOpenAIRoutes(app, deps);
+  registerOipRoutes(app, {
+    ...deps,
+    isReady: () => !deps.isDraining(),
+  });
+  registerAdminRoutes(app, deps);
+  app.get("/metrics", async (c) => {
+    const { contentType, body } = await deps.metrics.render();
+    return c.body(body, 200, { "content-type": contentType });
+  });
+  app.get("/", (c) => c.json({ name: "modelport", version: deps.version }));
+
+  app.notFound((c) =>
+    errorResponse(c, new ModelportError("MP_NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)),
+  );
+  app.onError((error, c) => errorResponse(c, error));
+  return app;
+}

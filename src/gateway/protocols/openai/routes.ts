@@ -1,0 +1,125 @@
+import type { Hono } from "hono";
+import { ModelportError } from "../../../core/errors.js";
+import type { ChatCompletionChunk, CompletionUsage } from "../../../core/openai-types.js";
+import type { Metrics } from "../../../monitoring/metrics.js";
+import type { GatewayEnv } from "../../context.js";
+import type { EndpointRegistry } from "../../endpoint-registry.js";
+import type { Router } from "../../resilience/router.js";
+import { readJsonBody } from "../../stages/json-body.js";
+import { stickyKeyFor } from "../../sticky-key.js";
+import { parseChatRequest, parseEmbeddingsRequest } from "./request-schemas.js";
+import { chatChunksToSse, sseHeaders } from "./sse.js";
+
+export interface OpenAIRoutesDeps {
+  endpoints: EndpointRegistry;
+  router: Router;
+  metrics: Metrics;
+  bodyLimitBytes: number;
+}
+
+function countTokens(metrics: Metrics, endpoint: string, usage: CompletionUsage | null | undefined): void {
+  if (!usage) return;
+  if (usage.prompt_tokens > 0) metrics.tokens.labels(endpoint, "input").inc(usage.prompt_tokens);
+  if (usage.completion_tokens > 0) metrics.tokens.labels(endpoint, "output").inc(usage.completion_tokens);
+}
+
+/** OpenAI-compatible inference routes: chat completions (plain and SSE), embeddings, model list. */
+export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDeps): void {
+  const { endpoints, router, metrics, bodyLimitBytes } = deps;
+
+  app.post("/v1/chat/completions", async (c) => {
+    const request = parseChatRequest(await readJsonBody(c, bodyLimitBytes));
+    const endpoint = endpoints.require(request.model, "chat");
+    c.set("endpoint", endpoint.name);
+    const routing = {
+      stickyKey: stickyKeyFor(c, endpoint, request.user),
+      signal: c.req.raw.signal,
+      requestId: c.var.requestId,
+    };
+
+    if (request.stream) {
+      const routedAt = performance.now();
+      const started = await router.executeStream(
+        endpoint.route,
+        {
+          ...routing,
+          // Shadows of a stream are mirrored as plain calls; their answers are compared, then dropped.
+          shadowCall: (target, context) => {
+            if (!target.runtime.chat) throw new ModelportError("MP_UNSUPPORTED", `${target.id} cannot serve chat`);
+            const { stream: _stream, stream_options: _options, ...plain } = request;
+            return target.runtime.chat({ ...plain, model: target.model }, context);
+          },
+        },
+        (target, context) => {
+          if (!target.runtime.chatStream) throw new ModelportError("MP_UNSUPPORTED", `${target.id} cannot stream chat`);
+          return target.runtime.chatStream({ ...request, model: target.model, stream: true }, context);
+        },
+      );
+      // Time in the router (attempts, backoff, first chunk) is time spent on the model, not overhead.
+      c.set("upstreamMs", performance.now() - routedAt);
+      c.set("target", started.target.id);
+      const body = chatChunksToSse(started.stream, {
+        onChunk: (chunk: ChatCompletionChunk) => countTokens(metrics, endpoint.name, chunk.usage),
+      });
+      return new Response(body, { status: 200, headers: sseHeaders });
+    }
+
+    const routedAt = performance.now();
+    const result = await router.execute(endpoint.route, routing, (target, context) => {
+      if (!target.runtime.chat) throw new ModelportError("MP_UNSUPPORTED", `${target.id} cannot serve chat`);
+      return target.runtime.chat({ ...request, model: target.model }, context);
+    });
+    c.set("upstreamMs", performance.now() - routedAt);
+    c.set("target", result.target.id);
+    countTokens(metrics, endpoint.name, result.value.usage);
+    return c.json(result.value);
+  });
+
+  app.post("/v1/embeddings", async (c) => {
+    const request = parseEmbeddingsRequest(await readJsonBody(c, bodyLimitBytes));
+    const endpoint = endpoints.require(request.model, "embeddings");
+    c.set("endpoint", endpoint.name);
+    const routing = {
+      stickyKey: stickyKeyFor(c, endpoint, request.user),
+      signal: c.req.raw.signal,
+      requestId: c.var.requestId,
+    };
+    const routedAt = performance.now();
+    const result = await router.execute(endpoint.route, routing, (target, context) => {
+      if (!target.runtime.embed) throw new ModelportError("MP_UNSUPPORTED", `${target.id} cannot embed`);
+      return target.runtime.embed({ ...request, model: target.model }, context);
+    });
+    c.set("upstreamMs", performance.now() - routedAt);
+    c.set("target", result.target.id);
+    if (result.value.usage?.prompt_tokens > 0)
+      metrics.tokens.labels(endpoint.name, "input").inc(result.value.usage.prompt_tokens);
+    return c.json(result.value);
+  });
+
+  const created = Math.floor(Date.now() / 1000);
+  app.get("/v1/models", (c) =>
+    c.json({
+      object: "list",
+      data: endpoints.list().map((entry) => ({
+        id: entry.name,
+        object: "model",
+        created,
+        owned_by: "modelport",
+        modelport_kind: entry.kind,
+      })),
+    }),
+  );
+
+  app.get("/v1/models/:model", (c) => {
+    const entry = endpoints.get(c.req.param("model"));
+    if (!entry)
+      throw new ModelportError(
+        "MP_UNKNOWN_MODEL",
+        `The model '${c.req.param("model")}' does not exist or you do not have access to it.`,
+        {
+          param: "model",
+        },
+      );
+    return c.json({ id: entry.name, object: "model", created, owned_by: "modelport", modelport_kind: entry.kind });
+  });
+}

@@ -1,0 +1,2 @@
+export type { OpenAIHttpChatStream } from "./chat-stream.js";
+export { createOpenAIHttpRuntime, type OpenAIHttpRuntime, type OpenAIHttpRuntimeOptions } from "./runtime.js";

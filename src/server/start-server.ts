@@ -1,0 +1,134 @@
+import type { Server } from "node:http";
+import { dirname } from "node:path";
+import { serve } from "@hono/node-server";
+import { createAuthenticator } from "../commerce/authenticator.js";
+import { createTenantService } from "../commerce/tenant-service.js";
+import type { Settings } from "../config/settings.js";
+import { type Clock, systemClock } from "../core/clock.js";
+import { ModelportError } from "../core/errors.js";
+import type { ModelRuntime } from "../core/runtime.js";
+import { createEndpointRegistry } from "../gateway/endpoint-registry.js";
+import { createGatewayApp } from "../gateway/pipeline.js";
+import { createMetrics } from "../monitoring/metrics.js";
+import { bootstrapAdminToken } from "./admin-token.js";
+import { createLogger, type Logger } from "./logger.js";
+import { deriveKey } from "./master-key.js";
+import { openCheckedStorage } from "./open-storage.js";
+import { createGatewayRouter } from "./router-wiring.js";
+import { createRuntime } from "./runtime-factory.js";
+import { modelportVersion } from "./version.js";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Present only on the very first start without MODELPORT_ADMIN_TOKEN: print it once. */
+  generatedAdminToken: string | undefined;
+  logger: Logger;
+  /** Stops accepting, drains in-flight requests (streams included), flushes, closes. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** The composition root: config → storage, runtimes, router → gateway app → HTTP server. */
+export async function startServer(settings: Settings, options: { clock?: Clock } = {}): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const { config } = settings;
+  const logger = createLogger(config.logging.level);
+  const { storage, masterKey } = await openCheckedStorage(settings);
+  const hashingKey = deriveKey(masterKey, "api-key-hashing");
+  const admin = await bootstrapAdminToken({ storage, hashingKey, configuredToken: settings.adminToken });
+
+  const baseDir = settings.configPath ? dirname(settings.configPath) : process.cwd();
+  const runtimes = new Map<string, ModelRuntime>();
+  for (const [name, provider] of Object.entries(config.providers))
+    runtimes.set(name, await createRuntime(provider, baseDir));
+
+  const metrics = createMetrics({ collectProcessMetrics: true });
+  const endpoints = createEndpointRegistry(config, runtimes);
+  const router = createGatewayRouter({ metrics, logger, clock });
+  const authenticator = createAuthenticator({
+    storage,
+    hashingKey,
+    clock,
+    cacheTtlMs: config.auth.keyCacheTtlMs,
+    onError: (error) => logger.warn({ err: error }, "could not record key use"),
+  });
+  const tenants = createTenantService({ storage, hashingKey, clock, onKeyRevoked: (id) => authenticator.forget(id) });
+
+  let draining = false;
+  let inFlight = 0;
+  const app = createGatewayApp({
+    version: modelportVersion,
+    endpoints,
+    router,
+    metrics,
+    authenticator,
+    verifyAdminToken: admin.check.verify,
+    tenants,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    accessLogger: config.logging.accessLog ? logger : undefined,
+    isDraining: () => draining,
+  });
+
+  const server = await new Promise<Server>((resolvePromise, reject) => {
+    const created = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port }, () =>
+      resolvePromise(created as Server),
+    ) as Server;
+    created.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        new ModelportError(
+          "MP_CONFIG_INVALID",
+          error.code === "EADDRINUSE"
+            ? `port ${settings.port} on ${settings.host} is already in use (choose another with --port)`
+            : `cannot listen on ${settings.host}:${settings.port}: ${error.message}`,
+          { cause: error },
+        ),
+      ),
+    );
+  });
+  // Counting at the socket level covers streams: a request is in flight until its response closes.
+  server.on("request", (_request, response) => {
+    inFlight++;
+    metrics.inFlight.inc();
+    response.once("close", () => {
+      inFlight--;
+      metrics.inFlight.dec();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : settings.port;
+  const shownHost = settings.host.includes(":") ? `[${settings.host}]` : settings.host;
+
+  let shutdownPromise: Promise<void> | undefined;
+  async function shutdown(reason: string): Promise<void> {
+    shutdownPromise ??= (async () => {
+      draining = true;
+      logger.info({ reason, inFlight }, "draining");
+      server.close();
+      server.closeIdleConnections();
+      const deadline = Date.now() + config.server.drainTimeoutMs;
+      while (inFlight > 0 && Date.now() < deadline) {
+        await new Promise((resolveWait) => setTimeout(resolveWait, 25));
+        server.closeIdleConnections();
+      }
+      if (inFlight > 0) logger.warn({ inFlight }, "drain timeout: closing remaining connections");
+      server.closeAllConnections();
+      await Promise.allSettled([...runtimes.values()].map((runtime) => runtime.close()));
+      await storage.close();
+      logger.info("stopped");
+      logger.flush();
+    })();
+    return shutdownPromise;
+  }
+
+  // Load local models in the background so the first request does not pay for it; failures are
+  // logged and surface per request as MP_MODEL_NOT_READY.
+  for (const [name, runtime] of runtimes)
+    runtime
+      .load()
+      .catch((error) =>
+        logger.error({ provider: name, err: { message: (error as Error).message } }, "model load failed"),
+      );
+
+  return { url: `http://${shownHost}:${port}`, port, generatedAdminToken: admin.generatedToken, logger, shutdown };
+}

@@ -1,0 +1,17 @@
+import type { Migration, MigrationProvider } from "kysely";
+import { initialMigration } from "./0001-initial.js";
+
+/**
+ * Every migration, oldest first. Kysely applies them in the alphabetical order of their names,
+ * so names start with a zero-padded sequence number that matches the file name. To change the
+ * schema, add `NNNN-what.ts` exporting a `Migration`, list it here, and update `../schema.ts`;
+ * never edit a migration that has shipped.
+ */
+export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
+  "0001-initial": initialMigration,
+});
+
+/** A static provider (no filesystem globbing), so migrations work from any bundle or cwd. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...migrations }),
+};
