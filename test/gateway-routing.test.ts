@@ -189,6 +189,19 @@ describe("gateway routing with misbehaving upstreams", () => {
     assert.equal(secondary.requests.length, 0, "no fallback after the first chunk");
   });
 
+  it("cancels the upstream request when the client disconnects mid-stream", async () => {
+    primary.enqueue(mockBehaviour.slowChunks(200, { content: ["one ", "two ", "three ", "four ", "five"] }));
+    const abortsBefore = primary.clientAborts;
+    const response = await chat("timeouts", { stream: true });
+    const reader = response.body?.getReader();
+    assert.ok(reader);
+    const first = await reader.read();
+    assert.equal(first.done, false);
+    await reader.cancel();
+    await primary.waitForClientAborts(abortsBefore + 1, 3_000);
+    assert.equal(primary.clientAborts, abortsBefore + 1, "the upstream saw the cancellation");
+  });
+
   it("opens the breaker after repeated failures, then probes and closes after the cooldown", async () => {
     primary.setDefault(mockBehaviour.status(500));
     for (let index = 0; index < 3; index++) assert.equal((await chat("breaker")).status, 200);

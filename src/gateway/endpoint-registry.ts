@@ -1,7 +1,7 @@
 import type { EndpointConfig, ModelportConfig } from "../config/schema.js";
 import { ModelportError } from "../core/errors.js";
 import type { EndpointKind, ModelRuntime } from "../core/runtime.js";
-import type { EndpointRoute, RouteTarget } from "./resilience/router.js";
+import { type EndpointRoute, type RouteTarget, validateRoute } from "./resilience/router.js";
 
 export interface EndpointEntry {
   name: string;
@@ -49,6 +49,7 @@ export function createEndpointRegistry(
       timeouts: { ...endpoint.timeouts },
       breaker: { ...endpoint.breaker },
     };
+    validateRoute(route);
     entries.set(name, { name, kind: endpoint.kind, route, config: endpoint });
   }
   return {

@@ -36,9 +36,11 @@ export function createGatewayRouter(options: { metrics: Metrics; logger: Logger;
     },
     onBreakerStateChange: (event) => {
       if (event.shadow) return;
-      const [endpoint, target] = splitBreakerKey(event.target);
-      metrics.breakerState.labels(endpoint, target).set(breakerStateValue[event.to]);
-      logger.warn({ endpoint, target, from: event.from, to: event.to }, "circuit breaker changed state");
+      metrics.breakerState.labels(event.endpoint, event.target).set(breakerStateValue[event.to]);
+      logger.warn(
+        { endpoint: event.endpoint, target: event.target, from: event.from, to: event.to },
+        "circuit breaker changed state",
+      );
     },
     onShadowResult: (result) => {
       metrics.shadowRequests.labels(result.endpoint, result.target, result.ok ? "ok" : "error").inc();
@@ -58,10 +60,4 @@ export function createGatewayRouter(options: { metrics: Metrics; logger: Logger;
       );
     },
   });
-}
-
-/** Breakers are kept per endpoint and target; their key is `endpoint target-id`. */
-function splitBreakerKey(key: string): [string, string] {
-  const space = key.indexOf(" ");
-  return space === -1 ? ["", key] : [key.slice(0, space), key.slice(space + 1)];
 }

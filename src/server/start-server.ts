@@ -113,6 +113,7 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
       }
       if (inFlight > 0) logger.warn({ inFlight }, "drain timeout: closing remaining connections");
       server.closeAllConnections();
+      router.close();
       await Promise.allSettled([...runtimes.values()].map((runtime) => runtime.close()));
       await storage.close();
       logger.info("stopped");

@@ -190,7 +190,7 @@ describe("router shadows", () => {
       assert.equal(text(result.value), "primary");
       await settle();
     }
-    assert.equal(router.breakerState("p/shared"), "closed", "routing breaker unaffected");
+    assert.equal(router.breakerState("chat-small", "p/shared"), "closed", "routing breaker unaffected");
     assert.equal(results.length, 2, "after two failures the shadow breaker opened and later requests skipped it");
     assert.equal(shared.chatCalls, 4);
     assert.equal(mirrorUpstream.chatCalls, 2);

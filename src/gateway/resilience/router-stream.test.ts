@@ -194,7 +194,7 @@ describe("router.executeStream", () => {
     }, /connection reset mid-stream/);
     assert.deepEqual(seen, ["partial"]);
     assert.equal(backup.streamCalls, 0);
-    assert.equal(router.breakerState("p/a"), "open");
+    assert.equal(router.breakerState("chat-small", "p/a"), "open");
     assert.deepEqual(
       attempts.map((event) => [event.ok, event.phase, event.errorCode]),
       [
@@ -216,7 +216,7 @@ describe("router.executeStream", () => {
     assert.equal(streams[0]?.released, true);
     assert.equal(streams[0]?.pulled, 2);
     assert.equal(upstream.contexts[0]?.signal.aborted, true);
-    assert.equal(router.breakerState("p/a"), "closed");
+    assert.equal(router.breakerState("chat-small", "p/a"), "closed");
   });
 
   it("enforces totalMs over the whole stream", async () => {
@@ -263,6 +263,6 @@ describe("router.executeStream", () => {
     const next = result.stream.next();
     controller.abort();
     await assert.rejects(next, hasCode("MP_CLIENT_CLOSED"));
-    assert.equal(router.breakerState("p/stall"), "closed");
+    assert.equal(router.breakerState("chat-small", "p/stall"), "closed");
   });
 });

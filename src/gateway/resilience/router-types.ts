@@ -21,6 +21,7 @@ export interface AttemptEvent {
 }
 
 export interface BreakerStateEvent {
+  endpoint: string;
   target: string;
   from: BreakerState;
   to: BreakerState;
@@ -80,9 +81,7 @@ export interface Router {
     context: StreamExecuteContext,
     start: TargetCall<ChatStream>,
   ): Promise<StreamResult>;
-  /** State of the routing breaker for a target id ("closed" for ids never used). */
-  breakerState(targetId: string): BreakerState;
-  /** The same, for call sites that hold the endpoint too: breakers are per target id, shared by endpoints. */
+  /** State of an endpoint's breaker for a target ("closed" for targets never used). */
   breakerState(endpoint: string, targetId: string): BreakerState;
   /** Aborts in-flight shadow calls and starts no new ones. */
   close(): void;

@@ -329,7 +329,7 @@ describe("router.execute: timeouts and aborts", () => {
     await assert.rejects(pending, (error) => error === draining);
     assert.equal(hanging.contexts[0]?.signal.aborted, true);
     assert.equal(backup.chatCalls, 0);
-    assert.equal(router.breakerState("p/hang"), "closed", "an abort is not the target's fault");
+    assert.equal(router.breakerState("chat-small", "p/hang"), "closed", "an abort is not the target's fault");
   });
 
   it("rejects at once when the caller's signal is already aborted", async () => {
@@ -366,9 +366,9 @@ describe("router.execute: circuit breakers", () => {
     });
 
     await router.execute(route, context(), callChat);
-    assert.equal(router.breakerState("p/primary"), "closed");
+    assert.equal(router.breakerState("chat-small", "p/primary"), "closed");
     await router.execute(route, context(), callChat);
-    assert.equal(router.breakerState("p/primary"), "open");
+    assert.equal(router.breakerState("chat-small", "p/primary"), "open");
     assert.equal(primary.chatCalls, 2);
 
     const skipped = await router.execute(route, context(), callChat);
@@ -377,11 +377,11 @@ describe("router.execute: circuit breakers", () => {
     assert.equal(primary.chatCalls, 2);
 
     await time.advance(1_000);
-    assert.equal(router.breakerState("p/primary"), "half-open");
+    assert.equal(router.breakerState("chat-small", "p/primary"), "half-open");
     healthy = true;
     const probed = await router.execute(route, context(), callChat);
     assert.equal(probed.target.id, "p/primary");
-    assert.equal(router.breakerState("p/primary"), "closed");
+    assert.equal(router.breakerState("chat-small", "p/primary"), "closed");
     assert.deepEqual(
       breakerEvents.map((event) => `${event.target}:${event.from}->${event.to}`),
       ["p/primary:closed->open", "p/primary:open->half-open", "p/primary:half-open->closed"],
@@ -402,7 +402,7 @@ describe("router.execute: circuit breakers", () => {
     await time.advance(1_000);
     await router.execute(route, context(), callChat);
     assert.equal(primary.chatCalls, 3, "one probe");
-    assert.equal(router.breakerState("p/primary"), "open");
+    assert.equal(router.breakerState("chat-small", "p/primary"), "open");
   });
 
   it("counts timeouts as failures but not non-retryable errors", async () => {
@@ -410,7 +410,7 @@ describe("router.execute: circuit breakers", () => {
     const rejected = failing(() => new ModelportError("MP_UPSTREAM_REJECTED", "400"));
     const rejectRoute = makeRoute({ targets: [target("p/rejects", rejected)], breaker });
     for (let index = 0; index < 5; index++) await assert.rejects(router.execute(rejectRoute, context(), callChat));
-    assert.equal(router.breakerState("p/rejects"), "closed");
+    assert.equal(router.breakerState("chat-small", "p/rejects"), "closed");
 
     const hangRoute = makeRoute({ targets: [target("p/hangs", new FakeUpstream({ chat: () => never() }))], breaker });
     for (let index = 0; index < 2; index++) {
@@ -418,7 +418,7 @@ describe("router.execute: circuit breakers", () => {
       await time.advance(10_000);
       await pending;
     }
-    assert.equal(router.breakerState("p/hangs"), "open");
+    assert.equal(router.breakerState("chat-small", "p/hangs"), "open");
   });
 
   it("fails with MP_CIRCUIT_OPEN naming the endpoint when every breaker is open", async () => {
@@ -448,7 +448,7 @@ describe("router.execute: circuit breakers", () => {
     });
   });
 
-  it("shares one breaker per target id across endpoints and accepts (endpoint, id) lookups", async () => {
+  it("keeps one breaker per endpoint and target: one endpoint's failures do not open another's", async () => {
     const { router } = routerWith();
     const shared = failing(() => retryable());
     const one = makeRoute({
@@ -458,10 +458,11 @@ describe("router.execute: circuit breakers", () => {
     });
     const two = makeRoute({ name: "two", targets: [target("p/shared", shared)], fallbacks: [target("p/x", ok("x"))] });
     await assert.rejects(router.execute(one, context(), callChat));
-    assert.equal((await router.execute(two, context(), callChat)).target.id, "p/x");
-    assert.equal(shared.chatCalls, 1);
-    assert.equal(router.breakerState("two", "p/shared"), "open");
-    assert.equal(router.breakerState("p/never-used"), "closed");
+    assert.equal(router.breakerState("one", "p/shared"), "open");
+    assert.equal(router.breakerState("two", "p/shared"), "closed");
+    assert.equal((await router.execute(two, context(), callChat)).target.id, "p/x", "two still tries the target");
+    assert.equal(shared.chatCalls, 2, "one call from each endpoint");
+    assert.equal(router.breakerState("two", "p/never-used"), "closed");
   });
 
   it("keeps routing when a hook throws", async () => {
@@ -484,6 +485,6 @@ describe("router.execute: circuit breakers", () => {
       breaker: { ...breaker, failureThreshold: 1 },
     });
     assert.equal((await router.execute(route, context(), callChat)).target.id, "p/b");
-    assert.equal(router.breakerState("p/a"), "open");
+    assert.equal(router.breakerState("chat-small", "p/a"), "open");
   });
 });

@@ -43,8 +43,7 @@
  * failed attempt and is retried / falls back like any other. After the commit, errors reach the
  * consumer of `stream` and are not retried; the breaker counts them (retryable ones) as failures.
  *
- * Breakers: one per target id, shared by every route that lists the id (they share an upstream);
- * settings come from the first route that uses the id. Successes and retryable failures (timeouts
+ * Breakers: one per endpoint and target id, with the endpoint's settings. Successes and retryable failures (timeouts
  * included) are recorded; non-retryable errors and caller aborts record nothing. A stream records
  * its success at the first chunk.
  *
@@ -61,32 +60,17 @@
  * synchronously, and their exceptions are swallowed: they are for metrics and logs.
  * `random`, `clock`, `timers` and `sleep` are injectable so everything is testable without time.
  */
-import { type Clock, systemClock } from "../../core/clock.js";
-import type { ErrorCode } from "../../core/error-codes.js";
+import { systemClock } from "../../core/clock.js";
 import { ModelportError, toModelportError } from "../../core/errors.js";
 import type { ChatCompletion, ChatCompletionChunk } from "../../core/openai-types.js";
 import type { ChatStream } from "../../core/runtime.js";
-import {
-  AttemptScope,
-  callerAbortError,
-  createSleep,
-  raceWithSignal,
-  type Sleep,
-  systemTimers,
-  type Timers,
-} from "./attempt-scope.js";
+import { AttemptScope, callerAbortError, createSleep, raceWithSignal, systemTimers } from "./attempt-scope.js";
 import { retryDelayMs } from "./backoff.js";
-import { type BreakerState, type CircuitBreaker, createCircuitBreaker } from "./circuit-breaker.js";
+import { type CircuitBreaker, createCircuitBreaker } from "./circuit-breaker.js";
 import { CommittedStream, releaseIterator } from "./committed-stream.js";
 import type { EndpointRoute, RouteBreaker, RouteTarget } from "./route.js";
 import type { AttemptEvent, ExecuteContext, Router, RouterOptions } from "./router-types.js";
-import {
-  type Compare,
-  createShadowRunner,
-  type ShadowResult,
-  type ShadowSession,
-  type TargetCall,
-} from "./shadow-runner.js";
+import { type Compare, createShadowRunner, type ShadowSession, type TargetCall } from "./shadow-runner.js";
 import { pickSticky, pickWeighted } from "./target-picker.js";
 
 export type { BreakerState } from "./circuit-breaker.js";
@@ -189,6 +173,14 @@ function exhausted(route: EndpointRoute, errors: ModelportError[] | undefined, c
   });
 }
 
+/**
+ * Breakers are kept per endpoint and target: each endpoint configures its own thresholds, and one
+ * endpoint's failures (say, requests too large for a model) must not close a target for others.
+ */
+function breakerKey(endpoint: string, targetId: string): string {
+  return `${endpoint}\u0000${targetId}`;
+}
+
 export function createRouter(options: RouterOptions = {}): Router {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
@@ -199,8 +191,15 @@ export function createRouter(options: RouterOptions = {}): Router {
   const shadowBreakers = new Map<string, CircuitBreaker>();
   const closeController = new AbortController();
 
-  function makeBreaker(map: Map<string, CircuitBreaker>, target: RouteTarget, settings: RouteBreaker, shadow: boolean) {
-    let breaker = map.get(target.id);
+  function makeBreaker(
+    map: Map<string, CircuitBreaker>,
+    endpoint: string,
+    target: RouteTarget,
+    settings: RouteBreaker,
+    shadow: boolean,
+  ) {
+    const key = breakerKey(endpoint, target.id);
+    let breaker = map.get(key);
     if (breaker) return breaker;
     const id = target.id;
     breaker = createCircuitBreaker({
@@ -209,14 +208,14 @@ export function createRouter(options: RouterOptions = {}): Router {
       onStateChange: onBreakerStateChange
         ? (to, from) => {
             try {
-              onBreakerStateChange({ target: id, from, to, shadow });
+              onBreakerStateChange({ endpoint, target: id, from, to, shadow });
             } catch {
               // observers must not break routing
             }
           }
         : undefined,
     });
-    map.set(id, breaker);
+    map.set(key, breaker);
     return breaker;
   }
 
@@ -224,7 +223,7 @@ export function createRouter(options: RouterOptions = {}): Router {
     clock,
     timers,
     random,
-    breakerFor: (target, settings) => makeBreaker(shadowBreakers, target, settings, true),
+    breakerFor: (endpoint, target, settings) => makeBreaker(shadowBreakers, endpoint, target, settings, true),
     onResult: options.onShadowResult,
     closeSignal: closeController.signal,
   });
@@ -274,7 +273,7 @@ export function createRouter(options: RouterOptions = {}): Router {
       for (let step = 0; step < steps; step++) {
         const target = targetAt(route, primaryIndex, step);
         if (!target) continue;
-        const breaker = makeBreaker(breakers, target, route.breaker, false);
+        const breaker = makeBreaker(breakers, route.name, target, route.breaker, false);
         for (let attempt = 1; attempt <= maxAttempts; attempt++) {
           if (!breaker.tryAcquire()) {
             cooldownMs = Math.min(cooldownMs, breaker.remainingCooldownMs);
@@ -385,8 +384,8 @@ export function createRouter(options: RouterOptions = {}): Router {
       return { stream, target, attempts: won.attempts, firstChunkMs: won.latencyMs };
     },
 
-    breakerState(first: string, second?: string) {
-      return breakers.get(second ?? first)?.state ?? "closed";
+    breakerState(endpoint: string, targetId: string) {
+      return breakers.get(breakerKey(endpoint, targetId))?.state ?? "closed";
     },
 
     close() {

@@ -112,7 +112,7 @@ export interface ShadowRunnerOptions {
   timers: Timers;
   random: () => number;
   /** The shadow breaker for a target (separate from routing breakers). */
-  breakerFor(target: RouteTarget, settings: RouteBreaker): CircuitBreaker;
+  breakerFor(endpoint: string, target: RouteTarget, settings: RouteBreaker): CircuitBreaker;
   onResult: ((result: ShadowResult) => void) | undefined;
   /** Aborted when the router closes: in-flight shadows stop. */
   closeSignal: AbortSignal;
@@ -185,7 +185,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
     for (let index = 0; index < shadows.length; index++) {
       const shadow = shadows[index];
       if (!shadow || !(random() < shadow.sampleRate)) continue;
-      const breaker = options.breakerFor(shadow.target, route.breaker);
+      const breaker = options.breakerFor(route.name, shadow.target, route.breaker);
       if (!breaker.tryAcquire()) continue;
       session ??= new Session<T>(route.name, requestId, compare, options.onResult);
       start(session, route, shadow.target, breaker, requestId, call);

@@ -1,7 +1,7 @@
-import { ModelportError } from "../../core/errors.js";
+import { ModelportError, toModelportError } from "../../core/errors.js";
 import { randomId } from "../../core/ids.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../core/openai-types.js";
-import type { EndpointKind, InvokeContext, ModelRuntime } from "../../core/runtime.js";
+import type { ChatStream, EndpointKind, InvokeContext, ModelRuntime } from "../../core/runtime.js";
 import { abortError, throwIfAborted } from "./abort-error.js";
 import { type Generation, type GenerationEvent, startGeneration } from "./chat-generation.js";
 import { prepareChat } from "./chat-request.js";
@@ -27,6 +27,8 @@ export interface GgufRuntimeOptions {
 
 /** The gguf runtime plus what tests and the admin view may inspect. */
 export interface GgufRuntime extends ModelRuntime {
+  chat(request: ChatCompletionRequest, context: InvokeContext): Promise<ChatCompletion>;
+  chatStream(request: ChatCompletionRequest, context: InvokeContext): Promise<ChatStream>;
   /** True while the model's weights are in memory. */
   isLoaded(): boolean;
   /** How many times the model has been loaded (1 + reloads after idle unloads). */
@@ -48,6 +50,7 @@ const DEFAULT_MAX_CONCURRENCY = 2;
  * - `chat()` is the stream collected, so both share one code path (abort, cleanup, usage).
  */
 export function createGgufRuntime(options: GgufRuntimeOptions): GgufRuntime {
+  validateOptions(options);
   const maxConcurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
   const host = createModelHost({
     path: options.path,
@@ -104,7 +107,7 @@ export function createGgufRuntime(options: GgufRuntimeOptions): GgufRuntime {
 
     async chatStream(request, context) {
       const active = await startChat(request, context);
-      return { chunks: toChunks(active, request) };
+      return { chunks: toChunks(active, request, context.signal) };
     },
 
     async chat(request, context) {
@@ -123,12 +126,29 @@ export function createGgufRuntime(options: GgufRuntimeOptions): GgufRuntime {
       try {
         const inputs = readEmbeddingInputs(request, vocabularySize(lease.loaded));
         return await embedInputs(lease.loaded, request, inputs, context.signal);
+      } catch (error) {
+        throw toModelportError(error, "MP_RUNTIME_ERROR"); // native failures arrive as plain Errors
       } finally {
         lease.release();
       }
     };
   }
   return runtime;
+}
+
+function validateOptions(options: GgufRuntimeOptions): void {
+  const fail = (message: string) => {
+    throw new ModelportError("MP_CONFIG_INVALID", `gguf runtime: ${message}`);
+  };
+  if (typeof options.path !== "string" || options.path === "") fail("path must be a non-empty string");
+  const positive = (value: number | undefined, name: string, min: number) => {
+    if (value !== undefined && !(Number.isInteger(value) && value >= min))
+      fail(`${name} must be an integer >= ${min}, got ${value}`);
+  };
+  positive(options.contextSize, "contextSize", 16);
+  positive(options.maxConcurrency, "maxConcurrency", 1);
+  positive(options.idleTimeoutMs, "idleTimeoutMs", 0);
+  positive(options.threads, "threads", 0);
 }
 
 interface ActiveChat {
@@ -138,11 +158,16 @@ interface ActiveChat {
 
 /**
  * The OpenAI chunk sequence: a role chunk, content chunks, a finish_reason chunk, and a usage
- * chunk (empty choices) when `stream_options.include_usage` asks for it. `return()` (a `break`
+ * chunk (empty choices) when `stream_options.include_usage` asks for it. An aborted request
+ * signal ends it with the abort's ModelportError. `return()` (a `break`
  * in for-await) stops generation and resolves once the sequence is free, even if the consumer
  * never called `next()`; an async generator alone would skip its `finally` in that case.
  */
-function toChunks(active: ActiveChat, request: ChatCompletionRequest): AsyncIterable<ChatCompletionChunk> {
+function toChunks(
+  active: ActiveChat,
+  request: ChatCompletionRequest,
+  signal: AbortSignal,
+): AsyncIterable<ChatCompletionChunk> {
   const { generation, promptTokens } = active;
   const id = randomId("chatcmpl");
   const created = Math.floor(Date.now() / 1000);
@@ -161,6 +186,9 @@ function toChunks(active: ActiveChat, request: ChatCompletionRequest): AsyncIter
       yield chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]);
       while (true) {
         const next = await generation.events.next();
+        // Once the request is aborted (timeout, client gone) nothing more is delivered, even text
+        // generated before the abort and still queued.
+        throwIfAborted(signal, "chat stream");
         if (next.done) return;
         const event: GenerationEvent = next.value;
         if (event.type === "text") {

@@ -94,6 +94,8 @@ export function createUpstreamChatStream(options: UpstreamChatStreamOptions): Op
   /** Turns one SSE event into a chunk to yield, or undefined to skip it. */
   const handleEvent = (event: SseEvent): ChatCompletionChunk | undefined => {
     const { data } = event;
+    // Named events other than errors (keep-alive pings some proxies add) carry no chunk.
+    if (event.event !== "message" && event.event !== "error") return undefined;
     if (data === DONE) {
       state = "done";
       void drainAfterDone();

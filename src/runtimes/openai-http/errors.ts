@@ -75,7 +75,7 @@ export function extractUpstreamMessage(body: string): string | undefined {
   return text.slice(0, maxMessageLength);
 }
 
-/** A non-2xx upstream response as a ModelportError (see the table in the README of this folder). */
+/** A non-2xx upstream response as a ModelportError (the table is in this folder's README.md). */
 export function upstreamStatusError(
   status: number,
   headers: Headers,

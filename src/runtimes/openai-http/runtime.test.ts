@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -258,6 +259,33 @@ describe("openai-http runtime against a misbehaving upstream", () => {
       );
       assert.equal(received.length, 3);
       assert.match(error.message, /boom for \[redacted\]/);
+    });
+
+    it("skips named non-error events such as pings", async () => {
+      // Not something the mock does: a one-off upstream that interleaves `event: ping`.
+      const server = createHttpServer((_request, response) => {
+        response.writeHead(200, { "content-type": "text/event-stream" });
+        const chunk = { id: "c", object: "chat.completion.chunk", created: 1, model: "m" };
+        response.write(
+          `data: ${JSON.stringify({ ...chunk, choices: [{ index: 0, delta: { content: "x" }, finish_reason: null }] })}\n\n`,
+        );
+        response.write("event: ping\ndata: {}\n\n");
+        response.end("data: [DONE]\n\n");
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const { port } = server.address() as { port: number };
+      const pinging = createOpenAIHttpRuntime({ baseUrl: `http://127.0.0.1:${port}/v1` });
+      try {
+        const chunks = await collect((await pinging.chatStream(streamRequest, invokeContext())).chunks);
+        assert.deepEqual(
+          chunks.map((chunk) => chunk.choices[0]?.delta.content),
+          ["x"],
+        );
+      } finally {
+        await pinging.close();
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
 
     it("fails a stream event that is not JSON with MP_UPSTREAM_BAD_RESPONSE", async () => {

@@ -118,6 +118,8 @@ export function createOpenAIHttpRuntime(options: OpenAIHttpRuntimeOptions): Open
         headers,
         body: payload,
         signal: deadline.signal,
+        // undici checks this on its shared coarse timer (fires within ~1 s after the limit): no
+        // timer per request, and precise enough for first-byte limits of seconds.
         headersTimeout: timeouts.firstByteMs,
         // Gaps between body chunks; the whole call is bounded by the deadline anyway.
         bodyTimeout: timeouts.totalMs,
