@@ -3,6 +3,7 @@ import type {
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
+  CompletionUsage,
   EmbeddingsRequest,
   EmbeddingsResponse,
 } from "./openai-types.js";
@@ -33,6 +34,11 @@ export interface InvokeContext {
  */
 export interface ChatStream {
   chunks: AsyncIterable<ChatCompletionChunk>;
+  /**
+   * Token usage once the stream has ended. Runtimes always learn it (upstreams are asked for it),
+   * even when the caller did not ask for a usage chunk, so metering never depends on the client.
+   */
+  usage?(): CompletionUsage | undefined;
 }
 
 export interface PredictMetadata {

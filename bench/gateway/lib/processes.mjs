@@ -99,9 +99,9 @@ export function machineCpuSeconds() {
   return { busy: busy / clockTicksPerSecond, total: (busy + idle + iowait) / clockTicksPerSecond };
 }
 
-/** VmRSS (now) and VmHWM (peak) of a process, in MiB. */
-export function memoryMiB(pid) {
+/** VmRSS (now) and VmHWM (peak) of a process, in MB (10^6 bytes, the stricter reading of a goal in MB). */
+export function memoryMB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const read = (name) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"))?.[1] ?? Number.NaN) / 1024;
+  const read = (name) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"))?.[1] ?? Number.NaN) * 1024 / 1e6;
   return { rss: read("VmRSS"), peak: read("VmHWM") };
 }

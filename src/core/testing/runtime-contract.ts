@@ -111,6 +111,21 @@ export function runtimeContractSuite(name: string, makeSubject: () => Promise<Ru
         );
       });
 
+      it("knows a stream's usage at its end even when the caller asked for no usage chunk", async (t) => {
+        const { runtime, model } = subject;
+        if (!runtime.kinds.includes("chat") || !runtime.chatStream) return t.skip(`${runtime.type} serves no chat`);
+        const stream = await runtime.chatStream(
+          { model, messages: [{ role: "user", content: "Count to three" }], max_tokens: 8, stream: true },
+          invokeContext(),
+        );
+        for await (const chunk of stream.chunks) assert.ok(!chunk.usage, "no usage chunk was asked for");
+        assert.equal(typeof stream.usage, "function", "streams expose usage() for metering");
+        const usage = stream.usage?.();
+        assert.ok(usage, "usage is known once the stream has ended");
+        assert.ok(isNonNegativeInteger(usage.prompt_tokens) && usage.prompt_tokens > 0);
+        assert.ok(isNonNegativeInteger(usage.completion_tokens));
+      });
+
       it("releases the stream when the consumer stops early, and keeps serving", async (t) => {
         const { runtime, model } = subject;
         if (!runtime.kinds.includes("chat") || !runtime.chatStream || !runtime.chat)

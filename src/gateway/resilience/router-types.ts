@@ -1,6 +1,6 @@
 import type { Clock } from "../../core/clock.js";
 import type { ErrorCode } from "../../core/error-codes.js";
-import type { ChatCompletion, ChatCompletionChunk } from "../../core/openai-types.js";
+import type { ChatCompletion, ChatCompletionChunk, CompletionUsage } from "../../core/openai-types.js";
 import type { ChatStream } from "../../core/runtime.js";
 import type { Sleep, Timers } from "./attempt-scope.js";
 import type { BreakerState } from "./circuit-breaker.js";
@@ -72,6 +72,8 @@ export interface StreamResult {
   attempts: number;
   /** From the start of the successful attempt to its first chunk. */
   firstChunkMs: number;
+  /** The stream's token usage once it has ended, when the runtime knows it (see ChatStream.usage). */
+  usage: () => CompletionUsage | undefined;
 }
 
 export interface Router {

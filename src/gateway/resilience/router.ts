@@ -106,6 +106,7 @@ interface Won<V> {
 interface OpenedStream {
   first: ChatCompletionChunk;
   iterator: AsyncIterator<ChatCompletionChunk>;
+  source: ChatStream;
 }
 
 function invokeCall<T>(call: TargetCall<T>, target: RouteTarget, scope: AttemptScope): Promise<T> {
@@ -137,7 +138,7 @@ async function invokeStream(
   if (first.done) {
     throw new ModelportError("MP_UPSTREAM_BAD_RESPONSE", "the upstream stream ended before its first chunk");
   }
-  return { first: first.value, iterator };
+  return { first: first.value, iterator, source: stream };
 }
 
 function noopCatch(): void {}
@@ -381,7 +382,14 @@ export function createRouter(options: RouterOptions = {}): Router {
         won.shadow as ShadowSession<ChatCompletion> | undefined,
         onError,
       );
-      return { stream, target, attempts: won.attempts, firstChunkMs: won.latencyMs };
+      const source = won.value.source;
+      return {
+        stream,
+        target,
+        attempts: won.attempts,
+        firstChunkMs: won.latencyMs,
+        usage: () => source.usage?.(),
+      };
     },
 
     breakerState(endpoint: string, targetId: string) {

@@ -17,6 +17,11 @@ export interface Generation {
   readonly finished: Promise<void>;
   /** Stops generating (the consumer left); resolves once the sequence is freed. */
   cancel(): Promise<void>;
+  /**
+   * Tokens sampled, once the generation has finished however it ended (complete, cancelled,
+   * aborted); undefined before, or if it failed before it had a sequence. Metering reads this.
+   */
+  completionTokens(): number | undefined;
 }
 
 export interface GenerationParams {
@@ -67,6 +72,7 @@ export function startGeneration(params: GenerationParams): Generation {
     failStart(error);
   };
 
+  let finalCompletionTokens: number | undefined;
   const finished = (async () => {
     let sequence: LlamaContextSequence | undefined;
     try {
@@ -106,6 +112,7 @@ export function startGeneration(params: GenerationParams): Generation {
         );
     } finally {
       signal.removeEventListener("abort", onRequestAbort);
+      if (sequence) finalCompletionTokens = sampledTokens(sequence);
       await sequence?.dispose().catch(() => {}); // returns the sequence id to the context's pool
       failStart(new ModelportError("MP_RUNTIME_ERROR", "generation ended without output"));
       onFinished();
@@ -120,6 +127,7 @@ export function startGeneration(params: GenerationParams): Generation {
       controller.abort();
       await finished;
     },
+    completionTokens: () => finalCompletionTokens,
   };
 }
 

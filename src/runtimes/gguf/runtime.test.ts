@@ -96,6 +96,7 @@ describe("gguf runtime", () => {
     const last = chunks.at(-1);
     assert.deepEqual(last?.choices, []);
     assert.deepEqual(last?.usage, plain.usage);
+    assert.deepEqual(stream.usage?.(), plain.usage);
     assert.ok(new Set(chunks.map((chunk) => chunk.id)).size === 1, "one id for the whole stream");
   });
 
@@ -280,8 +281,13 @@ describe("gguf runtime cancellation", () => {
     const stream = await runtime.chatStream(longStory, invokeContext());
     assert.ok(stream);
     let seen = 0;
+    assert.equal(stream.usage?.(), undefined, "usage is unknown while generating");
     for await (const _chunk of stream.chunks) if (++seen === 3) break;
     assert.equal(seen, 3);
+    // Metering still learns what was generated before the consumer left.
+    const usage = stream.usage?.();
+    assert.ok(usage && usage.prompt_tokens > 0);
+    assert.ok(usage.completion_tokens >= 2 && usage.completion_tokens < 250, `${usage.completion_tokens} tokens`);
     const next = await within(runtime.chat(ask("Hi"), invokeContext()), 10_000, "next chat");
     assert.equal(next?.object, "chat.completion");
   });

@@ -107,7 +107,20 @@ export function createGgufRuntime(options: GgufRuntimeOptions): GgufRuntime {
 
     async chatStream(request, context) {
       const active = await startChat(request, context);
-      return { chunks: toChunks(active, request, context.signal) };
+      return {
+        chunks: toChunks(active, request, context.signal),
+        // Known once generation has ended, also when the consumer left early: metering bills
+        // the tokens that were generated, whatever the client asked to see.
+        usage() {
+          const completionTokens = active.generation.completionTokens();
+          if (completionTokens === undefined) return undefined;
+          return {
+            prompt_tokens: active.promptTokens,
+            completion_tokens: completionTokens,
+            total_tokens: active.promptTokens + completionTokens,
+          };
+        },
+      };
     },
 
     async chat(request, context) {

@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import { ModelportError } from "../../../core/errors.js";
-import type { ChatCompletionChunk, CompletionUsage } from "../../../core/openai-types.js";
+import type { CompletionUsage } from "../../../core/openai-types.js";
 import type { Metrics } from "../../../monitoring/metrics.js";
 import type { GatewayEnv } from "../../context.js";
 import type { EndpointRegistry } from "../../endpoint-registry.js";
@@ -59,7 +59,7 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
       c.set("upstreamMs", performance.now() - routedAt);
       c.set("target", started.target.id);
       const body = chatChunksToSse(started.stream, {
-        onChunk: (chunk: ChatCompletionChunk) => countTokens(metrics, endpoint.name, chunk.usage),
+        onEnd: () => countTokens(metrics, endpoint.name, started.usage()),
       });
       return new Response(body, { status: 200, headers: sseHeaders });
     }
