@@ -29,7 +29,7 @@ describe("openai client against modelport serve", () => {
       logging: { level: "warn" },
       providers: {
         upstream: { type: "openai", baseUrl: upstream.url, apiKey: "${UPSTREAM_KEY}" },
-        local: { type: "gguf", path: "./tiny.gguf", idleTimeoutMs: 0, contextSize: 256 },
+        local: { type: "gguf", path: "./tiny.gguf", idleTimeoutMs: 0, contextSize: 256, threads: 1 },
       },
       endpoints: {
         "chat-upstream": { kind: "chat", targets: [{ provider: "upstream", model: "mock-model" }] },

@@ -7,6 +7,7 @@ import type { EndpointRegistry } from "../../endpoint-registry.js";
 import type { Router } from "../../resilience/router.js";
 import { readJsonBody } from "../../stages/json-body.js";
 import { stickyKeyFor } from "../../sticky-key.js";
+import { encodeEmbeddings } from "./embedding-encoding.js";
 import { parseChatRequest, parseEmbeddingsRequest } from "./request-schemas.js";
 import { chatChunksToSse, sseHeaders } from "./sse.js";
 
@@ -93,7 +94,7 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     c.set("target", result.target.id);
     if (result.value.usage?.prompt_tokens > 0)
       metrics.tokens.labels(endpoint.name, "input").inc(result.value.usage.prompt_tokens);
-    return c.json(result.value);
+    return c.json(encodeEmbeddings(result.value, request.encoding_format));
   });
 
   const created = Math.floor(Date.now() / 1000);
