@@ -91,6 +91,65 @@ function authSuite(name: string, setup: () => Promise<{ databaseUrl?: string; cl
       assert.equal((await gateway.admin("/admin/v1/keys/key_nope/revoke", { method: "POST" })).status, 404);
     });
 
+    it("rotates a key with an overlap window", async () => {
+      const original = (await (
+        await gateway.admin("/admin/v1/tenants/acme/keys", {
+          method: "POST",
+          body: JSON.stringify({ name: "rotating", limits: { requestsPerMinute: 77 } }),
+        })
+      ).json()) as { key: string; id: string };
+      const use = (key: string) => fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+      const rotated = await gateway.admin(`/admin/v1/keys/${original.id}/rotate`, {
+        method: "POST",
+        body: JSON.stringify({ overlapSeconds: 1 }),
+      });
+      assert.equal(rotated.status, 201);
+      const fresh = (await rotated.json()) as {
+        key: string;
+        rotatedFromId: string;
+        name: string;
+        limits: { requestsPerMinute: number };
+      };
+      assert.equal(fresh.rotatedFromId, original.id);
+      assert.equal(fresh.name, "rotating");
+      assert.equal(fresh.limits.requestsPerMinute, 77, "limits carry over");
+      assert.equal((await use(original.key)).status, 200, "the old key works during the overlap");
+      assert.equal((await use(fresh.key)).status, 200);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      assert.equal((await use(original.key)).status, 401, "and stops after it");
+      assert.equal((await use(fresh.key)).status, 200);
+      const immediate = (await (
+        await gateway.admin(`/admin/v1/keys/${(fresh as unknown as { id: string }).id}/rotate`, {
+          method: "POST",
+          body: JSON.stringify({ overlapSeconds: 0 }),
+        })
+      ).json()) as { key: string };
+      assert.equal((await use(fresh.key)).status, 401, "overlap 0 revokes at once");
+      assert.equal((await use(immediate.key)).status, 200);
+    });
+
+    it("keeps inference-only and admin-only keys to their scopes", async () => {
+      const adminOnly = (await (
+        await gateway.admin("/admin/v1/tenants/acme/keys", {
+          method: "POST",
+          body: JSON.stringify({ scopes: ["admin"], role: "viewer" }),
+        })
+      ).json()) as { key: string };
+      const inference = await fetch(`${gateway.url}/v1/models`, {
+        headers: { authorization: `Bearer ${adminOnly.key}` },
+      });
+      assert.equal(inference.status, 403);
+      const own = await fetch(`${gateway.url}/admin/v1/tenants/acme`, {
+        headers: { authorization: `Bearer ${adminOnly.key}` },
+      });
+      assert.equal(own.status, 200);
+      const bad = await gateway.admin("/admin/v1/tenants/acme/keys", {
+        method: "POST",
+        body: JSON.stringify({ scopes: ["admin"] }),
+      });
+      assert.equal(bad.status, 400, "an admin key needs a role or a user");
+    });
+
     it("rejects an expired key", async () => {
       const created = (await (
         await gateway.admin("/admin/v1/tenants/acme/keys", {
@@ -107,9 +166,10 @@ function authSuite(name: string, setup: () => Promise<{ databaseUrl?: string; cl
     it("guards the admin API and metrics with the admin token, not tenant keys", async () => {
       for (const path of ["/admin/v1/tenants", "/metrics"]) {
         assert.equal((await fetch(`${gateway.url}${path}`)).status, 401);
-        assert.equal((await gateway.call(path)).status, 401, "a tenant key is not an admin token");
         assert.equal((await gateway.admin(path)).status, 200);
       }
+      assert.equal((await gateway.call("/admin/v1/tenants")).status, 403, "an inference key has no admin scope");
+      assert.equal((await gateway.call("/metrics")).status, 401, "metrics need the admin token");
       const openapi = (await (await fetch(`${gateway.url}/admin/v1/openapi.json`)).json()) as {
         openapi: string;
         paths: object;

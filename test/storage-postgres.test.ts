@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { storageContractSuite } from "../src/core/testing/storage-contract.js";
 import { openDatabase, openStorage } from "../src/storage/database.js";
+import { migrations } from "../src/storage/migrations/index.js";
 import {
   createTestDatabase,
   type PostgresTestDatabase,
@@ -48,7 +49,11 @@ if (probe.state !== "ready") {
           .selectFrom("kysely_migration" as never)
           .select("name" as never)
           .execute();
-        assert.deepEqual(applied, [{ name: "0001-initial" }]);
+        assert.deepEqual(
+          applied.map((row) => row.name).sort(),
+          Object.keys(migrations).sort(),
+          "each migration applied exactly once",
+        );
         for (const handle of handles) assert.equal(handle.dialect, "postgres");
         assert.doesNotMatch(first.location, /:[^/@]*@/, "location carries no password");
         assert.match(first.location, new RegExp(`/${fresh.name}$`));

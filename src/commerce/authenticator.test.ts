@@ -8,6 +8,7 @@ import type { Storage } from "../core/storage.js";
 import { openStorage } from "../storage/database.js";
 import { looksLikeApiKey } from "./api-key-format.js";
 import { createAuthenticator } from "./authenticator.js";
+import { operator } from "./rbac.js";
 import { createTenantService } from "./tenant-service.js";
 
 describe("authenticator", () => {
@@ -28,9 +29,9 @@ describe("authenticator", () => {
 
   it("generates well-formed, unique keys and stores only their hash", async () => {
     const tenants = createTenantService({ storage, hashingKey, clock });
-    await tenants.createTenant("t1");
-    const a = await tenants.createKey("t1");
-    const b = await tenants.createKey("t1");
+    await tenants.createTenant(operator, "t1");
+    const a = await tenants.createKey(operator, "t1");
+    const b = await tenants.createKey(operator, "t1");
     assert.ok(looksLikeApiKey(a.key) && looksLikeApiKey(b.key));
     assert.notEqual(a.key, b.key);
     const stored = await storage.apiKeys.getById(a.record.id);
@@ -40,22 +41,27 @@ describe("authenticator", () => {
 
   it("accepts a valid key, refuses unknown, malformed, revoked and expired ones", async () => {
     const authenticator = createAuthenticator({ storage, hashingKey, clock, cacheTtlMs: 1_000 });
-    const tenants = createTenantService({ storage, hashingKey, clock, onKeyRevoked: (id) => authenticator.forget(id) });
-    await tenants.createTenant("t2");
-    const { key, record } = await tenants.createKey("t2");
+    const tenants = createTenantService({
+      storage,
+      hashingKey,
+      clock,
+      onKeyChanged: (id: string) => authenticator.forget(id),
+    });
+    await tenants.createTenant(operator, "t2");
+    const { key, record } = await tenants.createKey(operator, "t2");
     const ok = await authenticator.authenticate(key);
     assert.ok(ok.ok && ok.principal.tenantName === "t2" && ok.principal.keyId === record.id);
     assert.deepEqual(await authenticator.authenticate(undefined), { ok: false, reason: "missing" });
     assert.deepEqual(await authenticator.authenticate("sk-something"), { ok: false, reason: "malformed" });
     assert.deepEqual(await authenticator.authenticate(`mp_${"0".repeat(40)}`), { ok: false, reason: "unknown" });
-    await tenants.revokeKey(record.id);
+    await tenants.revokeKey(operator, record.id);
     assert.deepEqual(
       await authenticator.authenticate(key),
       { ok: false, reason: "revoked" },
       "revoked at once in-process",
     );
 
-    const expiring = await tenants.createKey("t2", { expiresAt: new Date(now + 60_000).toISOString() });
+    const expiring = await tenants.createKey(operator, "t2", { expiresAt: new Date(now + 60_000).toISOString() });
     assert.equal((await authenticator.authenticate(expiring.key)).ok, true);
     now += 61_000;
     assert.deepEqual(
@@ -68,10 +74,10 @@ describe("authenticator", () => {
   it("sees a revocation made by another process once the cache entry expires", async () => {
     const authenticator = createAuthenticator({ storage, hashingKey, clock, cacheTtlMs: 1_000 });
     const elsewhere = createTenantService({ storage, hashingKey, clock }); // no eviction hook: another process
-    await elsewhere.createTenant("t3");
-    const { key, record } = await elsewhere.createKey("t3");
+    await elsewhere.createTenant(operator, "t3");
+    const { key, record } = await elsewhere.createKey(operator, "t3");
     assert.equal((await authenticator.authenticate(key)).ok, true);
-    await elsewhere.revokeKey(record.id);
+    await elsewhere.revokeKey(operator, record.id);
     now += 1_001;
     assert.deepEqual(await authenticator.authenticate(key), { ok: false, reason: "revoked" });
   });
@@ -79,8 +85,8 @@ describe("authenticator", () => {
   it("records last use, at most once a minute", async () => {
     const authenticator = createAuthenticator({ storage, hashingKey, clock, cacheTtlMs: 0 });
     const tenants = createTenantService({ storage, hashingKey, clock });
-    await tenants.createTenant("t4");
-    const { key, record } = await tenants.createKey("t4");
+    await tenants.createTenant(operator, "t4");
+    const { key, record } = await tenants.createKey(operator, "t4");
     await authenticator.authenticate(key);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const first = (await storage.apiKeys.getById(record.id))?.lastUsedAt;

@@ -1,5 +1,5 @@
 import type { Clock } from "../core/clock.js";
-import type { ApiKeyRecord, Storage, TenantRecord } from "../core/storage.js";
+import type { ApiKeyRecord, KeyScope, Role, Storage, TenantRecord, UsageLimits, UserRecord } from "../core/storage.js";
 import { digestsEqual, hashSecret, looksLikeApiKey } from "./api-key-format.js";
 
 /** Who is calling, as later stages (limits, metering, logs) see it. */
@@ -8,22 +8,30 @@ export interface Principal {
   tenantName: string;
   keyId: string;
   keyPrefix: string;
+  scopes: readonly KeyScope[];
+  /** The role an admin-scoped key acts with (its own, or its user's); null for inference-only keys. */
+  role: Role | null;
+  keyLimits: Readonly<UsageLimits>;
+  tenantLimits: Readonly<UsageLimits>;
 }
 
 export type AuthenticationResult =
   | { ok: true; principal: Principal }
-  | { ok: false; reason: "missing" | "malformed" | "unknown" | "revoked" | "expired" };
+  | { ok: false; reason: "missing" | "malformed" | "unknown" | "revoked" | "expired" | "disabled" };
 
 interface CacheEntry {
   key: ApiKeyRecord;
   tenant: TenantRecord;
+  user: UserRecord | undefined;
   validUntil: number;
 }
 
 export interface Authenticator {
   authenticate(presented: string | undefined): Promise<AuthenticationResult>;
-  /** Drops a key from this process's cache at once (called on revocation). */
+  /** Drops a key from this process's cache at once (revocation, rotation, limit changes). */
   forget(keyId: string): void;
+  /** Drops every cached key of a tenant (tenant limits changed). */
+  forgetTenant(tenantId: string): void;
 }
 
 const lastUsedWriteIntervalMs = 60_000;
@@ -55,6 +63,8 @@ export function createAuthenticator(options: {
   function judge(entry: CacheEntry, now: number): AuthenticationResult {
     if (entry.key.revokedAt !== null) return { ok: false, reason: "revoked" };
     if (entry.key.expiresAt !== null && Date.parse(entry.key.expiresAt) <= now) return { ok: false, reason: "expired" };
+    if (entry.key.userId !== null && (!entry.user || entry.user.disabledAt !== null))
+      return { ok: false, reason: "disabled" };
     recordUse(entry.key, now);
     return {
       ok: true,
@@ -63,6 +73,10 @@ export function createAuthenticator(options: {
         tenantName: entry.tenant.name,
         keyId: entry.key.id,
         keyPrefix: entry.key.prefix,
+        scopes: entry.key.scopes,
+        role: entry.key.scopes.includes("admin") ? (entry.key.role ?? entry.user?.role ?? null) : null,
+        keyLimits: entry.key.limits,
+        tenantLimits: entry.tenant.limits,
       },
     };
   }
@@ -80,12 +94,16 @@ export function createAuthenticator(options: {
       if (!key || !digestsEqual(key.hash, hash)) return { ok: false, reason: "unknown" };
       const tenant = await storage.tenants.getById(key.tenantId);
       if (!tenant) return { ok: false, reason: "unknown" };
-      const entry = { key, tenant, validUntil: now + cacheTtlMs };
+      const user = key.userId === null ? undefined : await storage.users.getForTenant(tenant.id, key.userId);
+      const entry = { key, tenant, user, validUntil: now + cacheTtlMs };
       if (cacheTtlMs > 0) cache.set(hash, entry);
       return judge(entry, now);
     },
     forget(keyId) {
       for (const [hash, entry] of cache) if (entry.key.id === keyId) cache.delete(hash);
+    },
+    forgetTenant(tenantId) {
+      for (const [hash, entry] of cache) if (entry.tenant.id === tenantId) cache.delete(hash);
     },
   };
 }

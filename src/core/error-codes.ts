@@ -45,6 +45,14 @@ export const errorCodes = {
   MP_INTERNAL: spec(500, false, "api_error"),
   /** The caller went away (client disconnected or cancelled) before the call finished. */
   MP_CLIENT_CLOSED: spec(499, false, "api_error"),
+  /** The tenant's data key was destroyed (crypto-shredding): the data is gone for good. */
+  MP_KEY_DESTROYED: spec(410, false, "invalid_request_error"),
+  /** Stored ciphertext failed authentication: tampered, truncated, or moved to another row. */
+  MP_DECRYPT_FAILED: spec(500, false, "api_error"),
+  /** The audit trail's hash chain or a signed checkpoint does not verify. */
+  MP_AUDIT_BROKEN: spec(500, false, "api_error"),
+  /** The shared rate limiter (Redis) cannot be reached, so admission cannot be decided. */
+  MP_LIMITER_UNAVAILABLE: spec(503, true, "api_error"),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof errorCodes;

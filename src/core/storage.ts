@@ -4,10 +4,43 @@
  * (`core/testing/storage-contract.ts`). Times are ISO-8601 UTC strings (`2026-11-22T05:21:00.000Z`),
  * which sort and compare the same way in both databases.
  */
+/** Tenant roles, most to least privileged (see commerce/rbac.ts for what each may do). */
+export type Role = "owner" | "admin" | "developer" | "billing" | "viewer";
+export const roles: readonly Role[] = ["owner", "admin", "developer", "billing", "viewer"];
+
+/** What a key may call: inference routes (/v1, /v2) and/or the admin API as its role allows. */
+export type KeyScope = "inference" | "admin";
+export const keyScopes: readonly KeyScope[] = ["inference", "admin"];
+
+/** Limits on a tenant or a key; null means no limit at this level. Money in micro-units (USD). */
+export interface UsageLimits {
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
+  concurrency: number | null;
+  monthlyBudgetMicros: number | null;
+}
+
+export const noLimits: Readonly<UsageLimits> = Object.freeze({
+  requestsPerMinute: null,
+  tokensPerMinute: null,
+  concurrency: null,
+  monthlyBudgetMicros: null,
+});
+
 export interface TenantRecord {
   id: string;
   name: string;
   createdAt: string;
+  limits: UsageLimits;
+}
+
+export interface UserRecord {
+  id: string;
+  tenantId: string;
+  email: string;
+  role: Role;
+  createdAt: string;
+  disabledAt: string | null;
 }
 
 export interface ApiKeyRecord {
@@ -22,6 +55,14 @@ export interface ApiKeyRecord {
   revokedAt: string | null;
   lastUsedAt: string | null;
   expiresAt: string | null;
+  scopes: KeyScope[];
+  /** The role an admin-scoped key acts with; null for inference-only keys or keys acting as their user. */
+  role: Role | null;
+  /** The user this key belongs to, whose role it acts with when `role` is null. */
+  userId: string | null;
+  limits: UsageLimits;
+  /** Set on a key made by rotation: the key it replaces. */
+  rotatedFromId: string | null;
 }
 
 export interface TenantRepository {
@@ -30,6 +71,21 @@ export interface TenantRepository {
   getById(id: string): Promise<TenantRecord | undefined>;
   getByName(name: string): Promise<TenantRecord | undefined>;
   list(): Promise<TenantRecord[]>;
+  /** Replaces the tenant's limits; undefined when no such tenant. */
+  updateLimits(id: string, limits: UsageLimits): Promise<TenantRecord | undefined>;
+}
+
+export interface UserRepository {
+  /** Fails with MP_CONFLICT when the tenant already has a user with this email. */
+  create(user: UserRecord): Promise<UserRecord>;
+  getForTenant(tenantId: string, id: string): Promise<UserRecord | undefined>;
+  listForTenant(tenantId: string): Promise<UserRecord[]>;
+  /** Tenant-scoped update; undefined when no such user in that tenant. */
+  update(
+    tenantId: string,
+    id: string,
+    changes: { role?: Role; disabledAt?: string | null },
+  ): Promise<UserRecord | undefined>;
 }
 
 export interface ApiKeyRepository {
@@ -45,6 +101,12 @@ export interface ApiKeyRepository {
   revoke(id: string, at: string): Promise<ApiKeyRecord | undefined>;
   /** Records use; implementations may coalesce writes. */
   touchLastUsed(id: string, at: string): Promise<void>;
+  /** Tenant-scoped update of limits, name or expiry; undefined when no such key in that tenant. */
+  update(
+    tenantId: string,
+    id: string,
+    changes: { limits?: UsageLimits; name?: string | null; expiresAt?: string | null },
+  ): Promise<ApiKeyRecord | undefined>;
 }
 
 export interface SettingsRepository {
@@ -58,6 +120,7 @@ export interface Storage {
   readonly dialect: "sqlite" | "postgres";
   readonly tenants: TenantRepository;
   readonly apiKeys: ApiKeyRepository;
+  readonly users: UserRepository;
   readonly settings: SettingsRepository;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;

@@ -51,16 +51,16 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
   const tenantAuth = authenticate(deps.authenticator);
   app.use("/v1/*", tenantAuth);
   app.use("/v2/models/*", tenantAuth);
-  const adminAuth = authenticateAdmin(deps.verifyAdminToken);
+  const adminAuth = authenticateAdmin(deps.verifyAdminToken, deps.authenticator);
   app.use("/admin/*", async (c, next) => (c.req.path === "/admin/v1/openapi.json" ? next() : adminAuth(c, next)));
-  app.use("/metrics", adminAuth);
+  app.use("/metrics", authenticateAdmin(deps.verifyAdminToken, deps.authenticator, { operatorOnly: true }));
 
   registerOpenAIRoutes(app, deps);
   registerOipRoutes(app, {
     ...deps,
     isReady: () => !deps.isDraining(),
   });
-  registerAdminRoutes(app, deps);
+  registerAdminRoutes(app, { ...deps, onTenantChanged: (tenantId) => deps.authenticator.forgetTenant(tenantId) });
   app.get("/metrics", async (c) => {
     const { contentType, body } = await deps.metrics.render();
     return c.body(body, 200, { "content-type": contentType });

@@ -52,7 +52,7 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     cacheTtlMs: config.auth.keyCacheTtlMs,
     onError: (error) => logger.warn({ err: error }, "could not record key use"),
   });
-  const tenants = createTenantService({ storage, hashingKey, clock, onKeyRevoked: (id) => authenticator.forget(id) });
+  const tenants = createTenantService({ storage, hashingKey, clock, onKeyChanged: (id) => authenticator.forget(id) });
 
   let draining = false;
   let inFlight = 0;

@@ -4,6 +4,7 @@ import type { DatabaseHandle } from "./database-handle.js";
 import { createApiKeyRepository } from "./repositories/api-keys.js";
 import { createSettingsRepository } from "./repositories/settings.js";
 import { createTenantRepository } from "./repositories/tenants.js";
+import { createUserRepository } from "./repositories/users.js";
 
 /** The Storage port over an open, migrated database. `close()` closes the handle. */
 export function createStorage(handle: DatabaseHandle): Storage {
@@ -13,6 +14,7 @@ export function createStorage(handle: DatabaseHandle): Storage {
     dialect,
     tenants: createTenantRepository(db, dialect),
     apiKeys: createApiKeyRepository(db, dialect),
+    users: createUserRepository(db, dialect),
     settings: createSettingsRepository(db),
     async ping() {
       if (closed) return false;

@@ -4,13 +4,30 @@
  * Times are ISO-8601 UTC text in both dialects, so they sort and compare the same way.
  * A new migration that adds or changes a table updates this file in the same change.
  */
-export interface TenantsTable {
+/** Limit columns shared by tenants and keys (0005-access); bigint, so strings from PostgreSQL. */
+export interface LimitColumns {
+  requests_per_minute: number | string | null;
+  tokens_per_minute: number | string | null;
+  concurrency: number | string | null;
+  monthly_budget_micros: number | string | null;
+}
+
+export interface TenantsTable extends LimitColumns {
   id: string;
   name: string;
   created_at: string;
 }
 
-export interface ApiKeysTable {
+export interface UsersTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  role: string;
+  created_at: string;
+  disabled_at: string | null;
+}
+
+export interface ApiKeysTable extends LimitColumns {
   id: string;
   tenant_id: string;
   name: string | null;
@@ -20,6 +37,11 @@ export interface ApiKeysTable {
   revoked_at: string | null;
   last_used_at: string | null;
   expires_at: string | null;
+  /** JSON array of KeyScope. */
+  scopes: string;
+  role: string | null;
+  user_id: string | null;
+  rotated_from_id: string | null;
 }
 
 export interface SettingsTable {
@@ -27,8 +49,122 @@ export interface SettingsTable {
   value: string;
 }
 
+/** Per-tenant data keys, wrapped by the master key (0003-privacy). */
+export interface TenantDataKeysTable {
+  tenant_id: string;
+  version: number;
+  /** Null once destroyed (crypto-shredding). */
+  wrapped_key: string | null;
+  kek_id: string;
+  created_at: string;
+  destroyed_at: string | null;
+}
+
+/** The append-only, hash-chained audit trail (0003-privacy). */
+export interface AuditEntriesTable {
+  seq: number;
+  time: string;
+  tenant_id: string | null;
+  actor: string;
+  action: string;
+  target: string | null;
+  details_json: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Ed25519-signed audit checkpoints (0003-privacy). */
+export interface AuditCheckpointsTable {
+  seq: number;
+  hash: string;
+  signature: string;
+  key_fingerprint: string;
+  time: string;
+}
+
+/** Versioned prices (0002-commerce): integer micros; null target/tenant means "all". */
+export interface PriceVersionsTable {
+  id: string;
+  endpoint: string;
+  target: string | null;
+  tenant_id: string | null;
+  currency: string;
+  input_per_million_micros: number | string;
+  output_per_million_micros: number | string;
+  per_request_micros: number | string;
+  per_predict_item_micros: number | string;
+  effective_from: string;
+  source: string;
+  created_at: string;
+}
+
+/** Tenant plans (0002-commerce): a monthly included amount and a discount/markup in basis points. */
+export interface TenantPlansTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  included_micros: number | string;
+  adjustment_bps: number;
+  effective_from: string;
+  created_at: string;
+}
+
+/** The usage ledger (0002-commerce): one row per billable request; bigint columns read back as strings on PostgreSQL. */
+export interface UsageRecordsTable {
+  request_id: string;
+  tenant_id: string;
+  key_id: string;
+  endpoint: string;
+  target: string | null;
+  model: string | null;
+  kind: string;
+  status: string;
+  input_tokens: number | string;
+  output_tokens: number | string;
+  items: number | string;
+  price_version_id: string | null;
+  currency: string;
+  cost_micros: number | string;
+  input_cost_micros: number | string;
+  output_cost_micros: number | string;
+  time: string;
+}
+
+/** Daily usage rollup per tenant/day/endpoint/key (0002-commerce), maintained with each ledger batch. */
+export interface UsageDailyTable {
+  tenant_id: string;
+  day: string;
+  endpoint: string;
+  key_id: string;
+  requests: number | string;
+  input_tokens: number | string;
+  output_tokens: number | string;
+  items: number | string;
+  cost_micros: number | string;
+}
+
+/** Finalized, immutable invoices (0002-commerce). */
+export interface InvoicesTable {
+  id: string;
+  tenant_id: string;
+  period: string;
+  currency: string;
+  total_micros: number | string;
+  document: string;
+  finalized_at: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
+  users: UsersTable;
   settings: SettingsTable;
+  tenant_data_keys: TenantDataKeysTable;
+  audit_entries: AuditEntriesTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  price_versions: PriceVersionsTable;
+  tenant_plans: TenantPlansTable;
+  usage_records: UsageRecordsTable;
+  usage_daily: UsageDailyTable;
+  invoices: InvoicesTable;
 }

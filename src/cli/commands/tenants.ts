@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { operator } from "../../commerce/rbac.js";
 import { printJson, printTable } from "../output.js";
 import { withTenantService } from "../storage-context.js";
 
@@ -11,7 +12,7 @@ export function registerTenants(program: Command): void {
     .option("--config <file>", "config file")
     .option("--data-dir <dir>", "data directory")
     .action(async (name: string, flags: { json?: boolean; config?: string; dataDir?: string }) => {
-      const tenant = await withTenantService(flags, ({ tenants: service }) => service.createTenant(name));
+      const tenant = await withTenantService(flags, ({ tenants: service }) => service.createTenant(operator, name));
       if (flags.json) printJson(tenant);
       else process.stdout.write(`created tenant ${tenant.name} (${tenant.id})\n`);
     });
@@ -22,7 +23,7 @@ export function registerTenants(program: Command): void {
     .option("--config <file>", "config file")
     .option("--data-dir <dir>", "data directory")
     .action(async (flags: { json?: boolean; config?: string; dataDir?: string }) => {
-      const list = await withTenantService(flags, ({ tenants: service }) => service.listTenants());
+      const list = await withTenantService(flags, ({ tenants: service }) => service.listTenants(operator));
       if (flags.json) printJson(list);
       else printTable(list as unknown as Record<string, unknown>[], ["id", "name", "createdAt"]);
     });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { ModelportError } from "../errors.js";
 import { randomId } from "../ids.js";
-import type { ApiKeyRecord, Storage, TenantRecord } from "../storage.js";
+import { type ApiKeyRecord, noLimits, type Storage, type TenantRecord } from "../storage.js";
 
 /**
  * The one contract every Storage implementation passes (SQLite and PostgreSQL run it unchanged).
@@ -45,6 +45,7 @@ export function storageContractSuite(name: string, open: () => Promise<Storage>,
       id: randomId("ten"),
       name: unique("tenant"),
       createdAt: isoAt(0),
+      limits: { ...noLimits },
       ...overrides,
     });
     const apiKey = (tenantId: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
@@ -57,6 +58,11 @@ export function storageContractSuite(name: string, open: () => Promise<Storage>,
       revokedAt: null,
       lastUsedAt: null,
       expiresAt: null,
+      scopes: ["inference"],
+      role: null,
+      userId: null,
+      limits: { ...noLimits },
+      rotatedFromId: null,
       ...overrides,
     });
     const rejectsWith = async (promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> => {
@@ -111,6 +117,65 @@ export function storageContractSuite(name: string, open: () => Promise<Storage>,
       });
     });
 
+    describe("access: limits, key updates and users", () => {
+      it("stores tenant limits, including budgets beyond 2^31 micro-units", async () => {
+        const created = await storage.tenants.create(tenant());
+        const limits = {
+          requestsPerMinute: 100,
+          tokensPerMinute: null,
+          concurrency: 8,
+          monthlyBudgetMicros: 5_000_000_000_000,
+        };
+        assert.deepEqual((await storage.tenants.updateLimits(created.id, limits))?.limits, limits);
+        assert.deepEqual((await storage.tenants.getById(created.id))?.limits, limits);
+        assert.equal(await storage.tenants.updateLimits("ten_missing", limits), undefined);
+      });
+
+      it("updates a key's limits, name and expiry only within its tenant", async () => {
+        const owner = await storage.tenants.create(tenant());
+        const other = await storage.tenants.create(tenant());
+        const key = await storage.apiKeys.create(apiKey(owner.id));
+        const limits = { requestsPerMinute: 5, tokensPerMinute: 500, concurrency: 1, monthlyBudgetMicros: 1_000_000 };
+        assert.equal(await storage.apiKeys.update(other.id, key.id, { limits }), undefined, "another tenant cannot");
+        assert.deepEqual((await storage.apiKeys.getById(key.id))?.limits, noLimits);
+        const updated = await storage.apiKeys.update(owner.id, key.id, {
+          limits,
+          name: "renamed",
+          expiresAt: isoAt(9),
+        });
+        assert.deepEqual(updated, { ...key, limits, name: "renamed", expiresAt: isoAt(9) });
+      });
+
+      it("creates, lists and updates users per tenant, with unique emails per tenant", async () => {
+        const a = await storage.tenants.create(tenant());
+        const b = await storage.tenants.create(tenant());
+        const user = {
+          id: randomId("usr"),
+          tenantId: a.id,
+          email: "ana@example.com",
+          role: "admin" as const,
+          createdAt: isoAt(1),
+          disabledAt: null,
+        };
+        assert.deepEqual(await storage.users.create(user), user);
+        await rejectsWith(storage.users.create({ ...user, id: randomId("usr") }), "MP_CONFLICT", /ana@example\.com/);
+        const sameEmailElsewhere = { ...user, id: randomId("usr"), tenantId: b.id };
+        assert.deepEqual(await storage.users.create(sameEmailElsewhere), sameEmailElsewhere);
+        assert.deepEqual(await storage.users.listForTenant(a.id), [user]);
+        assert.equal(await storage.users.getForTenant(b.id, user.id), undefined);
+        assert.equal(await storage.users.update(b.id, user.id, { role: "viewer" }), undefined);
+        assert.deepEqual(await storage.users.update(a.id, user.id, { role: "viewer", disabledAt: isoAt(2) }), {
+          ...user,
+          role: "viewer",
+          disabledAt: isoAt(2),
+        });
+        await rejectsWith(
+          storage.users.create({ ...user, id: randomId("usr"), tenantId: "ten_missing" }),
+          "MP_NOT_FOUND",
+        );
+      });
+    });
+
     describe("api keys", () => {
       it("creates a key and reads every field back (nulls and values)", async () => {
         const owner = await storage.tenants.create(tenant());
@@ -121,6 +186,16 @@ export function storageContractSuite(name: string, open: () => Promise<Storage>,
           revokedAt: isoAt(2),
           lastUsedAt: isoAt(3),
           expiresAt: isoAt(4),
+          scopes: ["inference", "admin"],
+          role: "developer",
+          userId: "usr_1",
+          limits: {
+            requestsPerMinute: 60,
+            tokensPerMinute: 90_000,
+            concurrency: 4,
+            monthlyBudgetMicros: 9_007_199_254,
+          },
+          rotatedFromId: "key_old",
         });
         assert.deepEqual(await storage.apiKeys.create(bare), bare);
         assert.deepEqual(await storage.apiKeys.create(full), full);

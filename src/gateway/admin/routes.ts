@@ -1,13 +1,24 @@
 import type { Hono } from "hono";
 import type { z } from "zod";
+import { authorize } from "../../commerce/rbac.js";
 import type { TenantService } from "../../commerce/tenant-service.js";
 import { ModelportError } from "../../core/errors.js";
+import type { Role } from "../../core/storage.js";
 import type { GatewayEnv } from "../context.js";
 import type { EndpointRegistry } from "../endpoint-registry.js";
 import type { Router } from "../resilience/router.js";
 import { readJsonBody } from "../stages/json-body.js";
 import { buildOpenApiDocument } from "./openapi.js";
-import { createKeyBody, createTenantBody } from "./schemas.js";
+import { type AdminRoute, adminRoute, honoPath } from "./route-table.js";
+import {
+  createKeyBody,
+  createTenantBody,
+  createUserBody,
+  limitsBody,
+  rotateKeyBody,
+  updateKeyBody,
+  updateUserBody,
+} from "./schemas.js";
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
@@ -21,44 +32,185 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   throw new ModelportError("MP_INVALID_REQUEST", message, param ? { param } : {});
 }
 
-/** The admin API (/admin/v1), guarded by the admin token. */
-export function registerAdminRoutes(
-  app: Hono<GatewayEnv>,
-  deps: { tenants: TenantService; endpoints: EndpointRegistry; router: Router; version: string },
-): void {
+const param = (params: Record<string, string>, name: string) => params[name] ?? "";
+
+export interface AdminDeps {
+  tenants: TenantService;
+  endpoints: EndpointRegistry;
+  router: Router;
+  version: string;
+  /** Tenant limits changed: evict that tenant's cached keys. */
+  onTenantChanged?: (tenantId: string) => void;
+}
+
+/** Every admin route, in one table (see route-table.ts). */
+export function adminRoutes(deps: AdminDeps): AdminRoute[] {
   const { tenants, endpoints, router } = deps;
-  const base = "/admin/v1";
-
-  app.get(`${base}/openapi.json`, (c) => c.json(buildOpenApiDocument(deps.version)));
-
-  app.post(`${base}/tenants`, async (c) => {
-    const { name } = parse(createTenantBody, await readJsonBody(c, 64 * 1024));
-    return c.json(await tenants.createTenant(name), 201);
-  });
-  app.get(`${base}/tenants`, async (c) => c.json({ data: await tenants.listTenants() }));
-  app.get(`${base}/tenants/:tenant`, async (c) => c.json(await tenants.resolveTenant(c.req.param("tenant"))));
-
-  app.post(`${base}/tenants/:tenant/keys`, async (c) => {
-    const input = parse(createKeyBody, await readJsonBody(c, 64 * 1024));
-    const created = await tenants.createKey(c.req.param("tenant"), input);
-    return c.json({ ...created.record, key: created.key, tenant: created.tenant.name }, 201);
-  });
-  app.get(`${base}/tenants/:tenant/keys`, async (c) => c.json({ data: await tenants.listKeys(c.req.param("tenant")) }));
-  app.post(`${base}/keys/:id/revoke`, async (c) => c.json(await tenants.revokeKey(c.req.param("id"))));
-
-  app.get(`${base}/endpoints`, (c) =>
-    c.json({
-      data: endpoints.list().map((entry) => ({
-        name: entry.name,
-        kind: entry.kind,
-        targets: [...entry.route.targets, ...entry.route.fallbacks].map((target) => ({
-          id: target.id,
-          runtime: target.runtime.type,
-          weight: target.weight,
-          ready: target.runtime.isReady(),
-          breaker: router.breakerState(entry.name, target.id),
-        })),
-      })),
+  return [
+    adminRoute({
+      method: "post",
+      path: "/tenants",
+      summary: "Create a tenant",
+      permission: "tenants:create",
+      body: createTenantBody,
+      status: 201,
+      handler: ({ actor, body }) => tenants.createTenant(actor, body.name, body.limits ?? {}),
     }),
-  );
+    adminRoute({
+      method: "get",
+      path: "/tenants",
+      summary: "List tenants (a tenant key sees its own)",
+      permission: "tenant:read",
+      handler: async ({ actor }) => ({ data: await tenants.listTenants(actor) }),
+    }),
+    adminRoute({
+      method: "get",
+      path: "/tenants/{tenant}",
+      summary: "Show a tenant (id or name)",
+      permission: "tenant:read",
+      handler: ({ actor, params }) => tenants.resolveTenant(actor, param(params, "tenant")),
+    }),
+    adminRoute({
+      method: "put",
+      path: "/tenants/{tenant}/limits",
+      summary: "Set a tenant's rate limits, concurrency cap and monthly budget (operator only)",
+      permission: "tenant:limits",
+      body: limitsBody,
+      handler: async ({ actor, params, body }) => {
+        const tenant = await tenants.setTenantLimits(actor, param(params, "tenant"), body);
+        deps.onTenantChanged?.(tenant.id);
+        return tenant;
+      },
+    }),
+    adminRoute({
+      method: "post",
+      path: "/tenants/{tenant}/keys",
+      summary: "Create an API key; the key is in this response only",
+      permission: "keys:create",
+      body: createKeyBody,
+      status: 201,
+      handler: async ({ actor, params, body }) => {
+        const created = await tenants.createKey(actor, param(params, "tenant"), {
+          ...body,
+          scopes: body.scopes as ("inference" | "admin")[] | undefined,
+          role: body.role as Role | undefined,
+        });
+        return { ...created.record, key: created.key, tenant: created.tenant.name };
+      },
+    }),
+    adminRoute({
+      method: "get",
+      path: "/tenants/{tenant}/keys",
+      summary: "List a tenant's keys (never the keys themselves)",
+      permission: "keys:read",
+      handler: async ({ actor, params }) => ({ data: await tenants.listKeys(actor, param(params, "tenant")) }),
+    }),
+    adminRoute({
+      method: "post",
+      path: "/keys/{id}/revoke",
+      summary: "Revoke a key; it fails at once",
+      permission: "keys:manage",
+      handler: ({ actor, params }) => tenants.revokeKey(actor, param(params, "id")),
+    }),
+    adminRoute({
+      method: "post",
+      path: "/keys/{id}/rotate",
+      summary: "Rotate a key: a new key now, the old one keeps working for overlapSeconds",
+      permission: "keys:manage",
+      body: rotateKeyBody,
+      status: 201,
+      handler: async ({ actor, params, body }) => {
+        const rotated = await tenants.rotateKey(actor, param(params, "id"), body.overlapSeconds);
+        return {
+          ...rotated.record,
+          key: rotated.key,
+          tenant: rotated.tenant.name,
+          previousKeyExpiresAt: rotated.previousKeyExpiresAt,
+        };
+      },
+    }),
+    adminRoute({
+      method: "patch",
+      path: "/keys/{id}",
+      summary: "Change a key's name or limits",
+      permission: "keys:manage",
+      body: updateKeyBody,
+      handler: ({ actor, params, body }) => tenants.updateKey(actor, param(params, "id"), body),
+    }),
+    adminRoute({
+      method: "post",
+      path: "/tenants/{tenant}/users",
+      summary: "Add a user with a role",
+      permission: "users:manage",
+      body: createUserBody,
+      status: 201,
+      handler: ({ actor, params, body }) =>
+        tenants.createUser(actor, param(params, "tenant"), { email: body.email, role: body.role as Role }),
+    }),
+    adminRoute({
+      method: "get",
+      path: "/tenants/{tenant}/users",
+      summary: "List a tenant's users",
+      permission: "users:read",
+      handler: async ({ actor, params }) => ({ data: await tenants.listUsers(actor, param(params, "tenant")) }),
+    }),
+    adminRoute({
+      method: "patch",
+      path: "/tenants/{tenant}/users/{user}",
+      summary: "Change a user's role, or disable them",
+      permission: "users:manage",
+      body: updateUserBody,
+      handler: ({ actor, params, body }) =>
+        tenants.updateUser(actor, param(params, "tenant"), param(params, "user"), {
+          ...(body.role ? { role: body.role as Role } : {}),
+          ...(body.disabled !== undefined ? { disabled: body.disabled } : {}),
+        }),
+    }),
+    adminRoute({
+      method: "get",
+      path: "/endpoints",
+      summary: "Endpoints, targets, readiness and breaker states",
+      permission: "endpoints:read",
+      handler: async ({ actor }) => {
+        authorize(actor, "endpoints:read");
+        return {
+          data: endpoints.list().map((entry) => ({
+            name: entry.name,
+            kind: entry.kind,
+            targets: [...entry.route.targets, ...entry.route.fallbacks].map((target) => ({
+              id: target.id,
+              runtime: target.runtime.type,
+              weight: target.weight,
+              ready: target.runtime.isReady(),
+              breaker: router.breakerState(entry.name, target.id),
+            })),
+          })),
+        };
+      },
+    }),
+  ];
+}
+
+/** Registers the admin API (/admin/v1); authentication runs before (pipeline.ts). */
+export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): void {
+  const base = "/admin/v1";
+  const routes = adminRoutes(deps);
+  const document = buildOpenApiDocument(deps.version, routes);
+  app.get(`${base}/openapi.json`, (c) => c.json(document));
+  for (const route of routes) {
+    app[route.method](`${base}${honoPath(route.path)}`, async (c) => {
+      const actor = c.var.actor;
+      if (!actor) throw new ModelportError("MP_UNAUTHORIZED", "authentication is required");
+      // Role check first, for routes with no tenant in the path; handlers check tenancy.
+      authorize(actor, route.permission);
+      const body = route.body ? parse(route.body, await readJsonBody(c, 64 * 1024)) : undefined;
+      const result = await route.handler({
+        actor,
+        params: c.req.param() as Record<string, string>,
+        body,
+        query: c.req.query(),
+      });
+      return c.json(result as object, route.status ?? 200);
+    });
+  }
 }

@@ -1,5 +1,8 @@
 import type { Migration, MigrationProvider } from "kysely";
 import { initialMigration } from "./0001-initial.js";
+import { commerceMigration } from "./0002-commerce.js";
+import { privacyMigration } from "./0003-privacy.js";
+import { accessMigration } from "./0005-access.js";
 
 /**
  * Every migration, oldest first. Kysely applies them in the alphabetical order of their names,
@@ -9,6 +12,9 @@ import { initialMigration } from "./0001-initial.js";
  */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0001-initial": initialMigration,
+  "0002-commerce": commerceMigration,
+  "0003-privacy": privacyMigration,
+  "0005-access": accessMigration,
 });
 
 /** A static provider (no filesystem globbing), so migrations work from any bundle or cwd. */

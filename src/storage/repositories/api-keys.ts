@@ -1,9 +1,10 @@
 import type { Kysely, Selectable } from "kysely";
 import { ModelportError } from "../../core/errors.js";
-import type { ApiKeyRecord, ApiKeyRepository } from "../../core/storage.js";
+import type { ApiKeyRecord, ApiKeyRepository, KeyScope, Role } from "../../core/storage.js";
 import { attempt } from "../errors.js";
 import { byteOrder, type StorageDialect } from "../ordering.js";
 import type { ApiKeysTable, Database } from "../schema.js";
+import { limitsFromRow, limitsToRow } from "./limits.js";
 
 function toRecord(row: Selectable<ApiKeysTable>): ApiKeyRecord {
   return {
@@ -16,6 +17,11 @@ function toRecord(row: Selectable<ApiKeysTable>): ApiKeyRecord {
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
     expiresAt: row.expires_at,
+    scopes: JSON.parse(row.scopes) as KeyScope[],
+    role: row.role as Role | null,
+    userId: row.user_id,
+    limits: limitsFromRow(row),
+    rotatedFromId: row.rotated_from_id,
   };
 }
 
@@ -44,6 +50,11 @@ export function createApiKeyRepository(db: Kysely<Database>, dialect: StorageDia
               revoked_at: key.revokedAt,
               last_used_at: key.lastUsedAt,
               expires_at: key.expiresAt,
+              scopes: JSON.stringify(key.scopes),
+              role: key.role,
+              user_id: key.userId,
+              rotated_from_id: key.rotatedFromId,
+              ...limitsToRow(key.limits),
             })
             .execute(),
         (violation) => {
@@ -59,7 +70,7 @@ export function createApiKeyRepository(db: Kysely<Database>, dialect: StorageDia
           return new ModelportError("MP_CONFLICT", `API key id '${key.id}' already exists`, { param: "id" });
         },
       );
-      return { ...key };
+      return { ...key, scopes: [...key.scopes], limits: { ...key.limits } };
     },
 
     async findByHash(hash) {
@@ -116,6 +127,21 @@ export function createApiKeyRepository(db: Kysely<Database>, dialect: StorageDia
           .where((eb) => eb.or([eb("last_used_at", "is", null), eb(byteOrder(dialect, "last_used_at"), "<", at)]))
           .execute(),
       );
+    },
+
+    async update(tenantId, id, changes) {
+      const set: Record<string, unknown> = {};
+      if (changes.limits !== undefined) Object.assign(set, limitsToRow(changes.limits));
+      if (changes.name !== undefined) set.name = changes.name;
+      if (changes.expiresAt !== undefined) set.expires_at = changes.expiresAt;
+      if (Object.keys(set).length > 0)
+        await attempt("updating an API key", () =>
+          db.updateTable("api_keys").set(set).where("tenant_id", "=", tenantId).where("id", "=", id).execute(),
+        );
+      const row = await attempt("reading an API key", () =>
+        db.selectFrom("api_keys").selectAll().where("tenant_id", "=", tenantId).where("id", "=", id).executeTakeFirst(),
+      );
+      return row === undefined ? undefined : toRecord(row);
     },
   };
 }

@@ -4,9 +4,10 @@ import type { TenantRecord, TenantRepository } from "../../core/storage.js";
 import { attempt } from "../errors.js";
 import { byteOrder, type StorageDialect } from "../ordering.js";
 import type { Database, TenantsTable } from "../schema.js";
+import { limitsFromRow, limitsToRow } from "./limits.js";
 
 function toRecord(row: Selectable<TenantsTable>): TenantRecord {
-  return { id: row.id, name: row.name, createdAt: row.created_at };
+  return { id: row.id, name: row.name, createdAt: row.created_at, limits: limitsFromRow(row) };
 }
 
 export function createTenantRepository(db: Kysely<Database>, dialect: StorageDialect): TenantRepository {
@@ -15,7 +16,10 @@ export function createTenantRepository(db: Kysely<Database>, dialect: StorageDia
       await attempt(
         "creating a tenant",
         () =>
-          db.insertInto("tenants").values({ id: tenant.id, name: tenant.name, created_at: tenant.createdAt }).execute(),
+          db
+            .insertInto("tenants")
+            .values({ id: tenant.id, name: tenant.name, created_at: tenant.createdAt, ...limitsToRow(tenant.limits) })
+            .execute(),
         (violation) => {
           if (violation.kind !== "unique") return undefined;
           if (violation.columns.includes("name")) {
@@ -24,7 +28,7 @@ export function createTenantRepository(db: Kysely<Database>, dialect: StorageDia
           return new ModelportError("MP_CONFLICT", `tenant id '${tenant.id}' already exists`, { param: "id" });
         },
       );
-      return { id: tenant.id, name: tenant.name, createdAt: tenant.createdAt };
+      return { id: tenant.id, name: tenant.name, createdAt: tenant.createdAt, limits: { ...tenant.limits } };
     },
 
     async getById(id) {
@@ -51,6 +55,15 @@ export function createTenantRepository(db: Kysely<Database>, dialect: StorageDia
           .execute(),
       );
       return rows.map(toRecord);
+    },
+    async updateLimits(id, limits) {
+      await attempt("updating tenant limits", () =>
+        db.updateTable("tenants").set(limitsToRow(limits)).where("id", "=", id).execute(),
+      );
+      const row = await attempt("reading a tenant", () =>
+        db.selectFrom("tenants").selectAll().where("id", "=", id).executeTakeFirst(),
+      );
+      return row === undefined ? undefined : toRecord(row);
     },
   };
 }

@@ -1,0 +1,93 @@
+import {
+  BatchMatMul,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  findBackend,
+  getKernel,
+  type KernelConfig,
+  registerKernel,
+  unregisterKernel,
+} from "@tensorflow/tfjs-core";
+import { ModelportError } from "../../core/errors.js";
+import { ensureWasmBackend } from "../../runtimes/tfjs/wasm-backend.js";
+import { createBatchMatMulKernel } from "./batch-mat-mul.js";
+import { createConv2dBackpropFilterKernel } from "./conv2d-backprop-filter.js";
+import { createConv2dBackpropInputKernel } from "./conv2d-backprop-input.js";
+
+/**
+ * Makes tfjs's wasm backend able (and fast enough) to train CNNs: adds the missing
+ * `Conv2DBackpropFilter` and replaces two kernels whose 4.22 wasm versions are scalar loops
+ * (`Conv2DBackpropInput`, and `BatchMatMul` with transposed operands) with formulations that run
+ * on XNNPACK. The replacements are process-wide, like every tfjs kernel registration; they also
+ * speed up inference (transposed matMuls in attention) and compute the same values.
+ */
+
+const backendName = "wasm";
+/** Marks kernel configs installed here, so a second call can tell them from tfjs's own. */
+const marker = Symbol.for("modelport.wasmTrainingKernel");
+
+type MarkedConfig = KernelConfig & { [marker]?: true };
+
+export interface WasmTrainingKernelOptions {
+  /**
+   * Also replace the slow `Conv2DBackpropInput` and transposed `BatchMatMul` kernels (default
+   * true). `false` registers only the missing `Conv2DBackpropFilter`; benchmarks use it to show
+   * what each part contributes.
+   */
+  replaceSlowKernels?: boolean;
+}
+
+export interface WasmTrainingKernelsReport {
+  /** Kernels that did not exist on wasm before and were added by this call. */
+  added: string[];
+  /** Existing wasm kernels this call wrapped with faster versions. */
+  replaced: string[];
+}
+
+function isOurs(config: KernelConfig | undefined): boolean {
+  return config !== undefined && (config as MarkedConfig)[marker] === true;
+}
+
+function mark(config: KernelConfig): KernelConfig {
+  return Object.assign(config, { [marker]: true as const });
+}
+
+function replace(kernelName: string, build: (original: KernelConfig) => KernelConfig): boolean {
+  const original = getKernel(kernelName, backendName);
+  if (!original) throw new Error(`the wasm backend has no ${kernelName} kernel to wrap`);
+  if (isOurs(original)) return false;
+  unregisterKernel(kernelName, backendName); // registerKernel would otherwise log a warning
+  registerKernel(mark(build(original)));
+  return true;
+}
+
+/**
+ * Registers the training kernels for the wasm backend. Idempotent. Call it after
+ * `ensureWasmBackend()`: the wrapped kernels rely on the backend's own kernels having been set up.
+ */
+export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions = {}): WasmTrainingKernelsReport {
+  if (!findBackend(backendName))
+    throw new ModelportError(
+      "MP_MODEL_NOT_READY",
+      "the TensorFlow.js wasm backend is not initialised; await ensureWasmBackend() before registerWasmTrainingKernels()",
+    );
+  const report: WasmTrainingKernelsReport = { added: [], replaced: [] };
+  // A kernel already there is either ours (second call) or one a future tfjs ships: keep it.
+  if (!getKernel(Conv2DBackpropFilter, backendName)) {
+    registerKernel(mark(createConv2dBackpropFilterKernel(backendName)));
+    report.added.push(Conv2DBackpropFilter);
+  }
+  if (options.replaceSlowKernels ?? true) {
+    if (replace(Conv2DBackpropInput, (original) => createConv2dBackpropInputKernel(original, backendName)))
+      report.replaced.push(Conv2DBackpropInput);
+    if (replace(BatchMatMul, (original) => createBatchMatMulKernel(original, backendName)))
+      report.replaced.push(BatchMatMul);
+  }
+  return report;
+}
+
+/** `ensureWasmBackend()` followed by `registerWasmTrainingKernels()`: what a trainer calls first. */
+export async function ensureWasmTrainingBackend(options: WasmTrainingKernelOptions = {}): Promise<void> {
+  await ensureWasmBackend();
+  registerWasmTrainingKernels(options);
+}
