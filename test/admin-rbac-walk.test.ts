@@ -20,6 +20,7 @@ const sampleBodies: Record<string, unknown> = {
   "patch /keys/{id}": { name: "renamed" },
   "post /tenants/{tenant}/users": { email: "walk@example.com", role: "viewer" },
   "patch /tenants/{tenant}/users/{user}": { role: "viewer" },
+  "post /tenants/{tenant}/end-users/erase": { user: "someone" },
 };
 
 /**

@@ -21,6 +21,8 @@ export type Permission =
   | "invoices:read"
   | "endpoints:read"
   | "audit:read"
+  | "requests:read"
+  | "requests:erase"
   | "metrics:read";
 
 const everyone: Role[] = ["owner", "admin", "developer", "billing", "viewer"];
@@ -40,6 +42,8 @@ const grants: Record<
   "invoices:read": ["owner", "admin", "billing"],
   "endpoints:read": everyone,
   "audit:read": ["owner", "admin"],
+  "requests:read": ["owner", "admin", "developer"],
+  "requests:erase": ["owner", "admin"],
 };
 
 /** Higher ranks may grant lower ones; nobody grants above their own rank. */

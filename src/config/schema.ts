@@ -114,6 +114,12 @@ export const configSchema = z.strictObject({
       accessLog: z.boolean().default(true).describe("One line per request (never bodies or keys)."),
     })
     .prefault({}),
+  requestLog: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe("Keep one record per inference request (searchable in the admin API)."),
+      retentionDays: positiveInt.max(3_650).default(30).describe("Records older than this are deleted hourly."),
+    })
+    .prefault({}),
   auth: z
     .strictObject({
       keyCacheTtlMs: z

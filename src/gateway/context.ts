@@ -15,6 +15,43 @@ export interface GatewayVariables {
   actor?: Actor;
   endpoint?: string;
   target?: string;
+  /** The end user the caller named (OpenAI `user`, x-modelport-user); logged only as a keyed hash. */
+  endUser?: string;
+  /** Token counts once known (set by protocol handlers; for streams, when the stream ends). */
+  usage?: RequestUsage;
+  /** The ModelportError code of a failed request. */
+  errorCode?: string;
+  /** For streamed responses: settles when the stream has ended (finished, failed or cancelled). */
+  streamDone?: Promise<StreamOutcome>;
+}
+
+export interface RequestUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface StreamOutcome {
+  usage: RequestUsage | undefined;
+  errorCode: string | undefined;
+}
+
+/** Everything known about a request once it is over: what the request log and metering consume. */
+export interface FinishedRequest {
+  requestId: string;
+  time: string;
+  protocol: GatewayVariables["protocol"];
+  method: string;
+  path: string;
+  status: number;
+  latencyUs: number;
+  overheadUs: number;
+  principal: Principal | undefined;
+  endpoint: string | undefined;
+  target: string | undefined;
+  endUser: string | undefined;
+  usage: RequestUsage | undefined;
+  errorCode: string | undefined;
+  stream: boolean;
 }
 
 export interface GatewayEnv {

@@ -3,8 +3,8 @@ import type { Authenticator } from "../commerce/authenticator.js";
 import type { TenantService } from "../commerce/tenant-service.js";
 import { ModelportError } from "../core/errors.js";
 import type { Metrics } from "../monitoring/metrics.js";
-import { registerAdminRoutes } from "./admin/routes.js";
-import type { GatewayEnv } from "./context.js";
+import { type RequestLogAdmin, registerAdminRoutes } from "./admin/routes.js";
+import type { FinishedRequest, GatewayEnv } from "./context.js";
 import type { EndpointRegistry } from "./endpoint-registry.js";
 import { errorResponse } from "./http-errors.js";
 import { registerOipRoutes } from "./protocols/oip-v2/routes.js";
@@ -25,6 +25,9 @@ export interface GatewayDeps {
   accessLogger: AccessLogger | undefined;
   /** True while SIGTERM drains: new requests get 503 and readiness fails. */
   isDraining: () => boolean;
+  /** Called once per inference request when it is over (request log, metering). */
+  onFinished?: ((request: FinishedRequest) => void) | undefined;
+  requestLog?: RequestLogAdmin | undefined;
 }
 
 /**
@@ -36,7 +39,14 @@ export interface GatewayDeps {
 export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
 
-  app.use("*", requestContext({ metrics: deps.metrics, logger: deps.accessLogger }));
+  app.use(
+    "*",
+    requestContext({
+      metrics: deps.metrics,
+      logger: deps.accessLogger,
+      ...(deps.onFinished ? { onFinished: deps.onFinished } : {}),
+    }),
+  );
   app.use("*", async (c, next) => {
     if (deps.isDraining() && !c.req.path.startsWith("/v2/health")) {
       c.header("connection", "close");

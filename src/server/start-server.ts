@@ -10,10 +10,15 @@ import type { ModelRuntime } from "../core/runtime.js";
 import { createEndpointRegistry } from "../gateway/endpoint-registry.js";
 import { createGatewayApp } from "../gateway/pipeline.js";
 import { createMetrics } from "../monitoring/metrics.js";
+import { endUserHash } from "../monitoring/request-log/end-user.js";
+import { createRequestLogRepository } from "../monitoring/request-log/repository.js";
+import { scheduleRetention } from "../monitoring/request-log/retention.js";
+import { createRequestLogWriter } from "../monitoring/request-log/writer.js";
 import { bootstrapAdminToken } from "./admin-token.js";
 import { createLogger, type Logger } from "./logger.js";
 import { deriveKey } from "./master-key.js";
 import { openCheckedStorage } from "./open-storage.js";
+import { requestLogEntry } from "./request-log-wiring.js";
 import { createGatewayRouter } from "./router-wiring.js";
 import { createRuntime } from "./runtime-factory.js";
 import { modelportVersion } from "./version.js";
@@ -33,7 +38,7 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
   const clock = options.clock ?? systemClock;
   const { config } = settings;
   const logger = createLogger(config.logging.level);
-  const { storage, masterKey } = await openCheckedStorage(settings);
+  const { storage, handle, masterKey } = await openCheckedStorage(settings);
   const hashingKey = deriveKey(masterKey, "api-key-hashing");
   const admin = await bootstrapAdminToken({ storage, hashingKey, configuredToken: settings.adminToken });
 
@@ -54,6 +59,25 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
   });
   const tenants = createTenantService({ storage, hashingKey, clock, onKeyChanged: (id) => authenticator.forget(id) });
 
+  const requestLogRepository = createRequestLogRepository(handle.db);
+  const requestLog = config.requestLog.enabled
+    ? createRequestLogWriter({
+        repository: requestLogRepository,
+        onError: (error) =>
+          logger.warn({ err: { message: (error as Error).message } }, "request log write failed; retrying"),
+        onDropped: (count) => logger.error({ count }, "request log queue overflowed; oldest entries dropped"),
+      })
+    : undefined;
+  const stopRetention = config.requestLog.enabled
+    ? scheduleRetention({
+        repository: requestLogRepository,
+        retentionDays: config.requestLog.retentionDays,
+        onDeleted: (count) => logger.info({ count }, "request log retention deleted old entries"),
+        onError: (error) => logger.warn({ err: { message: (error as Error).message } }, "request log retention failed"),
+      })
+    : () => {};
+  const endUserKey = deriveKey(masterKey, "end-user-hashing");
+
   let draining = false;
   let inFlight = 0;
   const app = createGatewayApp({
@@ -67,6 +91,14 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     bodyLimitBytes: config.server.bodyLimitBytes,
     accessLogger: config.logging.accessLog ? logger : undefined,
     isDraining: () => draining,
+    onFinished: requestLog ? (request) => requestLog.append(requestLogEntry(request, endUserKey)) : undefined,
+    requestLog: config.requestLog.enabled
+      ? {
+          search: (query) => requestLogRepository.search(query),
+          eraseEndUser: (tenantId, endUser) =>
+            requestLogRepository.eraseEndUser(tenantId, endUserHash(endUserKey, tenantId, endUser)),
+        }
+      : undefined,
   });
 
   const server = await new Promise<Server>((resolvePromise, reject) => {
@@ -114,6 +146,8 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
       if (inFlight > 0) logger.warn({ inFlight }, "drain timeout: closing remaining connections");
       server.closeAllConnections();
       router.close();
+      stopRetention();
+      await requestLog?.close();
       await Promise.allSettled([...runtimes.values()].map((runtime) => runtime.close()));
       await storage.close();
       logger.info("stopped");

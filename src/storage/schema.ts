@@ -154,10 +154,37 @@ export interface InvoicesTable {
   finalized_at: string;
 }
 
+export interface RequestLogTable {
+  request_id: string;
+  time: string;
+  tenant_id: string | null;
+  key_id: string | null;
+  end_user_hash: string | null;
+  protocol: string;
+  method: string;
+  path: string;
+  endpoint: string | null;
+  target: string | null;
+  model_version: string | null;
+  status: number;
+  error_code: string | null;
+  latency_us: number | string;
+  overhead_us: number | string;
+  input_tokens: number | string | null;
+  output_tokens: number | string | null;
+  cost_micros: number | string | null;
+  cache_hit: number;
+  stream: number;
+  guard_verdicts: string | null;
+  request_payload: string | null;
+  response_payload: string | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   users: UsersTable;
+  request_log: RequestLogTable;
   settings: SettingsTable;
   tenant_data_keys: TenantDataKeysTable;
   audit_entries: AuditEntriesTable;

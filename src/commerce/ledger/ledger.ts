@@ -93,6 +93,8 @@ export function createLedger(options: LedgerOptions): Ledger {
   /** True while journal entries exist that are not in the buffer (overflow, or left by a previous run). */
   let spilled = pendingAtStart > 0;
   let recovered = false;
+  /** Journal entries left for the next start (after `close()`, when the journal is shut). */
+  let pendingAtClose: number | undefined;
   let closed = false;
   let writing: Promise<void> | undefined;
   let kickScheduled = false;
@@ -201,12 +203,13 @@ export function createLedger(options: LedgerOptions): Ledger {
       try {
         await flush();
       } finally {
+        pendingAtClose = journal.count();
         journal.close();
       }
     },
 
     stats() {
-      return { buffered: buffer.length, journalPending: journal.count(), ...stats };
+      return { buffered: buffer.length, journalPending: pendingAtClose ?? journal.count(), ...stats };
     },
   };
 }

@@ -46,9 +46,7 @@ export function createUsageMeter(options: {
       const price = options.prices.priceFor(event.tenantId, event.endpoint, time, target);
       const quantities = { inputTokens: event.inputTokens, outputTokens: event.outputTokens, items: event.items };
       const charge =
-        price === undefined
-          ? { inputCostMicros: 0, outputCostMicros: 0, costMicros: 0 }
-          : chargeFor(price, quantities);
+        price === undefined ? { inputCostMicros: 0, outputCostMicros: 0, costMicros: 0 } : chargeFor(price, quantities);
       const record: UsageRecord = {
         requestId: event.requestId,
         tenantId: event.tenantId,

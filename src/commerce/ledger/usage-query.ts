@@ -96,12 +96,7 @@ function totalsFromRow(row: SumRow): UsageTotals {
 }
 
 /** Whole UTC days from the rollup table: one index range scan on (tenant_id, day, …). */
-async function rollupDays(
-  db: Kysely<Database>,
-  query: UsageQuery,
-  fromDay: string,
-  toDay: string,
-): Promise<SumRow[]> {
+async function rollupDays(db: Kysely<Database>, query: UsageQuery, fromDay: string, toDay: string): Promise<SumRow[]> {
   let builder = db
     .selectFrom("usage_daily")
     .select([
@@ -233,7 +228,8 @@ export function createUsageQueries(handle: DatabaseHandle): UsageQueries {
       if (query.from !== undefined) {
         builder = builder.where("time", ">=", new Date(parseTime(query.from, "from")).toISOString());
       }
-      if (query.to !== undefined) builder = builder.where("time", "<", new Date(parseTime(query.to, "to")).toISOString());
+      if (query.to !== undefined)
+        builder = builder.where("time", "<", new Date(parseTime(query.to, "to")).toISOString());
       if (query.keyId !== undefined) builder = builder.where("key_id", "=", query.keyId);
       if (query.endpoint !== undefined) builder = builder.where("endpoint", "=", query.endpoint);
       if (query.cursor !== undefined) {

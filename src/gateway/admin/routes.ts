@@ -14,6 +14,7 @@ import {
   createKeyBody,
   createTenantBody,
   createUserBody,
+  eraseEndUserBody,
   limitsBody,
   rotateKeyBody,
   updateKeyBody,
@@ -34,6 +35,20 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
 
 const param = (params: Record<string, string>, name: string) => params[name] ?? "";
 
+/** What the admin API needs of the request log (monitoring/request-log), tenant-scoped by the caller. */
+export interface RequestLogAdmin {
+  search(query: {
+    tenantId: string;
+    endpoint?: string | undefined;
+    status?: number | undefined;
+    from?: string | undefined;
+    to?: string | undefined;
+    limit?: number | undefined;
+    cursor?: string | undefined;
+  }): Promise<{ data: unknown[]; nextCursor: string | null }>;
+  eraseEndUser(tenantId: string, endUser: string): Promise<number>;
+}
+
 export interface AdminDeps {
   tenants: TenantService;
   endpoints: EndpointRegistry;
@@ -41,6 +56,24 @@ export interface AdminDeps {
   version: string;
   /** Tenant limits changed: evict that tenant's cached keys. */
   onTenantChanged?: (tenantId: string) => void;
+  requestLog?: RequestLogAdmin | undefined;
+}
+
+function optionalInteger(query: Record<string, string>, name: string): number | undefined {
+  const value = query[name];
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value))
+    throw new ModelportError("MP_INVALID_REQUEST", `${name} must be an integer`, { param: name });
+  return Number(value);
+}
+
+function optionalTime(query: Record<string, string>, name: string): string | undefined {
+  const value = query[name];
+  if (value === undefined) return undefined;
+  const parsed = Date.parse(value);
+  if (Number.isNaN(parsed))
+    throw new ModelportError("MP_INVALID_REQUEST", `${name} must be an ISO-8601 time`, { param: name });
+  return new Date(parsed).toISOString();
 }
 
 /** Every admin route, in one table (see route-table.ts). */
@@ -165,6 +198,41 @@ export function adminRoutes(deps: AdminDeps): AdminRoute[] {
           ...(body.role ? { role: body.role as Role } : {}),
           ...(body.disabled !== undefined ? { disabled: body.disabled } : {}),
         }),
+    }),
+    adminRoute({
+      method: "get",
+      path: "/tenants/{tenant}/requests",
+      summary: "Search the request log (query: from, to, endpoint, status, limit, cursor), newest first",
+      permission: "requests:read",
+      handler: async ({ actor, params, query }) => {
+        const tenant = await tenants.resolveTenant(actor, param(params, "tenant"));
+        authorize(actor, "requests:read", tenant.id);
+        if (!deps.requestLog)
+          throw new ModelportError("MP_UNSUPPORTED", "the request log is switched off (requestLog.enabled)");
+        return deps.requestLog.search({
+          tenantId: tenant.id,
+          endpoint: query.endpoint,
+          status: optionalInteger(query, "status"),
+          from: optionalTime(query, "from"),
+          to: optionalTime(query, "to"),
+          limit: optionalInteger(query, "limit"),
+          cursor: query.cursor,
+        });
+      },
+    }),
+    adminRoute({
+      method: "post",
+      path: "/tenants/{tenant}/end-users/erase",
+      summary: "Erase every request-log record of one end user (a data-subject request)",
+      permission: "requests:erase",
+      body: eraseEndUserBody,
+      handler: async ({ actor, params, body }) => {
+        const tenant = await tenants.resolveTenant(actor, param(params, "tenant"));
+        authorize(actor, "requests:erase", tenant.id);
+        if (!deps.requestLog)
+          throw new ModelportError("MP_UNSUPPORTED", "the request log is switched off (requestLog.enabled)");
+        return { erased: await deps.requestLog.eraseEndUser(tenant.id, body.user) };
+      },
     }),
     adminRoute({
       method: "get",

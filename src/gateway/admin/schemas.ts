@@ -37,3 +37,6 @@ export const updateUserBody = z.strictObject({
   role: z.enum(roles as [string, ...string[]]).optional(),
   disabled: z.boolean().optional(),
 });
+export const eraseEndUserBody = z.strictObject({
+  user: z.string().min(1).max(256).describe("The end user id sent as OpenAI `user` or x-modelport-user."),
+});

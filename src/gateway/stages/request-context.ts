@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { randomId } from "../../core/ids.js";
 import type { Metrics } from "../../monitoring/metrics.js";
-import type { GatewayEnv, GatewayVariables } from "../context.js";
+import type { FinishedRequest, GatewayEnv, GatewayVariables, StreamOutcome } from "../context.js";
 
 export interface AccessLogger {
   info(fields: Record<string, unknown>, message: string): void;
@@ -24,8 +24,10 @@ function protocolOf(path: string): GatewayVariables["protocol"] {
 export function requestContext(options: {
   metrics: Metrics;
   logger: AccessLogger | undefined;
+  /** Called once per request when it is over (for streams: when the stream ends). Must not throw. */
+  onFinished?: (request: FinishedRequest) => void;
 }): MiddlewareHandler<GatewayEnv> {
-  const { metrics, logger } = options;
+  const { metrics, logger, onFinished } = options;
   return async (c, next) => {
     const startedAt = performance.now();
     const incoming = c.req.header("x-request-id");
@@ -34,6 +36,7 @@ export function requestContext(options: {
     c.set("startedAt", startedAt);
     c.set("upstreamMs", 0);
     c.set("protocol", protocolOf(c.req.path));
+    const time = new Date().toISOString();
     await next();
     const elapsedMs = performance.now() - startedAt;
     const overheadMs = Math.max(0, elapsedMs - c.var.upstreamMs);
@@ -61,5 +64,28 @@ export function requestContext(options: {
       },
       "request",
     );
+    if (onFinished && (protocol === "openai" || protocol === "oip")) {
+      const finished = (outcome: StreamOutcome | undefined) =>
+        onFinished({
+          requestId,
+          time,
+          protocol,
+          method: c.req.method,
+          path: c.req.path,
+          status: c.res.status,
+          latencyUs: (performance.now() - startedAt) * 1000,
+          overheadUs: overheadMs * 1000,
+          principal: c.var.principal,
+          endpoint: c.var.endpoint,
+          target: c.var.target,
+          endUser: c.var.endUser,
+          usage: outcome ? outcome.usage : c.var.usage,
+          errorCode: outcome?.errorCode ?? c.var.errorCode,
+          stream: outcome !== undefined,
+        });
+      const streamDone = c.var.streamDone;
+      if (streamDone) streamDone.then(finished, () => finished({ usage: undefined, errorCode: "MP_INTERNAL" }));
+      else finished(undefined);
+    }
   };
 }

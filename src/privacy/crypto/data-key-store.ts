@@ -56,7 +56,7 @@ export interface DataKeyStore {
   destroy(tenantId: string, options?: ActorOption): Promise<DestroyResult>;
   list(tenantId: string): Promise<DataKeyInfo[]>;
   /** Master-key rotation: re-wraps keys wrapped by a previous master key under the current one. */
-  rewrapUnderCurrentMasterKey(options?: ActorOption): Promise<{ rewrapped: number }>;
+  rewrapUnderCurrentMasterKey(options?: ActorOption): Promise<{ rewrapped: number; unknownMasterKey: number }>;
   /** Drops cached keys (one tenant, or all). */
   forget(tenantId?: string): void;
   /** Id of the current key-encryption key (stored as `kek_id`). */
@@ -282,7 +282,14 @@ export function createDataKeyStore(options: DataKeyStoreOptions): DataKeyStore {
           .execute(),
       );
       let rewrapped = 0;
+      let unknownMasterKey = 0;
       for (const row of rows) {
+        // Wrapped by a master key we were not given: leave it, count it, so the operator can
+        // run again with that key in previousMasterKeys.
+        if (!keks.has(row.kek_id)) {
+          unknownMasterKey++;
+          continue;
+        }
         const key = unwrap(row.tenant_id, row);
         const wrapped = wrapDataKey(current, key, { tenantId: row.tenant_id, version: row.version });
         // Compare-and-set on the old kek_id: a concurrent re-wrap or destroy wins cleanly.
@@ -303,9 +310,9 @@ export function createDataKeyStore(options: DataKeyStoreOptions): DataKeyStore {
           action: "data-keys-rewrapped",
           actor: rewrapOptions?.actor ?? "system",
           target: "tenant_data_keys",
-          details: { rewrapped, kekId: current.id },
+          details: { rewrapped, unknownMasterKey, kekId: current.id },
         });
-      return { rewrapped };
+      return { rewrapped, unknownMasterKey };
     },
 
     forget(tenantId) {

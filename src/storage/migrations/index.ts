@@ -3,6 +3,7 @@ import { initialMigration } from "./0001-initial.js";
 import { commerceMigration } from "./0002-commerce.js";
 import { privacyMigration } from "./0003-privacy.js";
 import { accessMigration } from "./0005-access.js";
+import { requestLogMigration } from "./0006-request-log.js";
 
 /**
  * Every migration, oldest first. Kysely applies them in the alphabetical order of their names,
@@ -15,6 +16,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0002-commerce": commerceMigration,
   "0003-privacy": privacyMigration,
   "0005-access": accessMigration,
+  "0006-request-log": requestLogMigration,
 });
 
 /** A static provider (no filesystem globbing), so migrations work from any bundle or cwd. */

@@ -25,7 +25,7 @@ function close(actual: number, expected: number | null, what: string): void {
 
 function closeAll(actual: readonly number[], expected: readonly (number | null)[], what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
-  actual.forEach((value, i) => close(value, expected[i] ?? null, `${what}[${i}]`));
+  for (const [i, value] of actual.entries()) close(value, expected[i] ?? null, `${what}[${i}]`);
 }
 
 interface Averages {
@@ -62,9 +62,7 @@ interface ClassificationCase {
   };
 }
 
-const classification = fixture<{ generator: { sklearn: string }; cases: ClassificationCase[] }>(
-  "classification.json",
-);
+const classification = fixture<{ generator: { sklearn: string }; cases: ClassificationCase[] }>("classification.json");
 
 describe(`classification metrics equal sklearn ${classification.generator.sklearn}`, () => {
   assert.ok(classification.cases.length >= 7);

@@ -5,6 +5,7 @@ import {
   findBackend,
   getKernel,
   type KernelConfig,
+  MaxPoolGrad,
   registerKernel,
   unregisterKernel,
 } from "@tensorflow/tfjs-core";
@@ -13,6 +14,7 @@ import { ensureWasmBackend } from "../../runtimes/tfjs/wasm-backend.js";
 import { createBatchMatMulKernel } from "./batch-mat-mul.js";
 import { createConv2dBackpropFilterKernel } from "./conv2d-backprop-filter.js";
 import { createConv2dBackpropInputKernel } from "./conv2d-backprop-input.js";
+import { createMaxPoolGradKernel } from "./max-pool-grad.js";
 
 /**
  * Makes tfjs's wasm backend able (and fast enough) to train CNNs: adds the missing
@@ -82,6 +84,8 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
       report.replaced.push(Conv2DBackpropInput);
     if (replace(BatchMatMul, (original) => createBatchMatMulKernel(original, backendName)))
       report.replaced.push(BatchMatMul);
+    if (replace(MaxPoolGrad, (original) => createMaxPoolGradKernel(original, backendName)))
+      report.replaced.push(MaxPoolGrad);
   }
   return report;
 }

@@ -1,8 +1,8 @@
 import type { Hono } from "hono";
-import { ModelportError } from "../../../core/errors.js";
+import { ModelportError, toModelportError } from "../../../core/errors.js";
 import type { CompletionUsage } from "../../../core/openai-types.js";
 import type { Metrics } from "../../../monitoring/metrics.js";
-import type { GatewayEnv } from "../../context.js";
+import type { GatewayEnv, RequestUsage, StreamOutcome } from "../../context.js";
 import type { EndpointRegistry } from "../../endpoint-registry.js";
 import type { Router } from "../../resilience/router.js";
 import { readJsonBody } from "../../stages/json-body.js";
@@ -18,10 +18,18 @@ export interface OpenAIRoutesDeps {
   bodyLimitBytes: number;
 }
 
-function countTokens(metrics: Metrics, endpoint: string, usage: CompletionUsage | null | undefined): void {
-  if (!usage) return;
-  if (usage.prompt_tokens > 0) metrics.tokens.labels(endpoint, "input").inc(usage.prompt_tokens);
-  if (usage.completion_tokens > 0) metrics.tokens.labels(endpoint, "output").inc(usage.completion_tokens);
+/** OpenAI usage → the request's usage (metrics now; request log and metering when the request ends). */
+function toUsage(
+  metrics: Metrics,
+  endpoint: string,
+  usage: CompletionUsage | null | undefined,
+): RequestUsage | undefined {
+  if (!usage) return undefined;
+  const inputTokens = usage.prompt_tokens ?? 0;
+  const outputTokens = usage.completion_tokens ?? 0;
+  if (inputTokens > 0) metrics.tokens.labels(endpoint, "input").inc(inputTokens);
+  if (outputTokens > 0) metrics.tokens.labels(endpoint, "output").inc(outputTokens);
+  return { inputTokens, outputTokens };
 }
 
 /** OpenAI-compatible inference routes: chat completions (plain and SSE), embeddings, model list. */
@@ -32,6 +40,8 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     const request = parseChatRequest(await readJsonBody(c, bodyLimitBytes));
     const endpoint = endpoints.require(request.model, "chat");
     c.set("endpoint", endpoint.name);
+    const endUser = request.user ?? c.req.header("x-modelport-user");
+    if (endUser) c.set("endUser", endUser);
     const routing = {
       stickyKey: stickyKeyFor(c, endpoint, request.user),
       signal: c.req.raw.signal,
@@ -59,8 +69,14 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
       // Time in the router (attempts, backoff, first chunk) is time spent on the model, not overhead.
       c.set("upstreamMs", performance.now() - routedAt);
       c.set("target", started.target.id);
+      let settle: (outcome: StreamOutcome) => void = () => {};
+      c.set("streamDone", new Promise<StreamOutcome>((resolve) => (settle = resolve)));
       const body = chatChunksToSse(started.stream, {
-        onEnd: () => countTokens(metrics, endpoint.name, started.usage()),
+        onEnd: (error) =>
+          settle({
+            usage: toUsage(metrics, endpoint.name, started.usage()),
+            errorCode: error === undefined ? undefined : (toModelportError(error).code as string),
+          }),
       });
       return new Response(body, { status: 200, headers: sseHeaders });
     }
@@ -72,7 +88,8 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     });
     c.set("upstreamMs", performance.now() - routedAt);
     c.set("target", result.target.id);
-    countTokens(metrics, endpoint.name, result.value.usage);
+    const usage = toUsage(metrics, endpoint.name, result.value.usage);
+    if (usage) c.set("usage", usage);
     return c.json(result.value);
   });
 
@@ -80,6 +97,8 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     const request = parseEmbeddingsRequest(await readJsonBody(c, bodyLimitBytes));
     const endpoint = endpoints.require(request.model, "embeddings");
     c.set("endpoint", endpoint.name);
+    const endUser = request.user ?? c.req.header("x-modelport-user");
+    if (endUser) c.set("endUser", endUser);
     const routing = {
       stickyKey: stickyKeyFor(c, endpoint, request.user),
       signal: c.req.raw.signal,
@@ -92,8 +111,9 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     });
     c.set("upstreamMs", performance.now() - routedAt);
     c.set("target", result.target.id);
-    if (result.value.usage?.prompt_tokens > 0)
-      metrics.tokens.labels(endpoint.name, "input").inc(result.value.usage.prompt_tokens);
+    const inputTokens = result.value.usage?.prompt_tokens ?? 0;
+    if (inputTokens > 0) metrics.tokens.labels(endpoint.name, "input").inc(inputTokens);
+    c.set("usage", { inputTokens, outputTokens: 0 });
     return c.json(encodeEmbeddings(result.value, request.encoding_format));
   });
 

@@ -83,15 +83,19 @@ export function smirnovSf(n: number, x: number): number {
   }
   // Lower sum: sf = x · Σ_{v=0}^{n-⌊nx⌋-1} C(n,v) (1 − x − v/n)^(n−v) (x + v/n)^(v−1).
   const terms = n - nxFloor;
-  const logN = Math.log(n);
   let logBinomial = 0;
+  let logBinomialCompensation = 0;
   let maxLog = Number.NEGATIVE_INFINITY;
   let scaledSum = 0;
   for (let v = 0; v < terms; v++) {
     // 1 − x − v/n = ((n − v) − n·x)/n and x + v/n = (n·x + v)/n, each from the exact n·x.
-    const below = n - v - nxHi - nxLo;
-    const above = nxHi + v + nxLo;
-    const logTerm = logBinomial + (n - v) * (Math.log(below) - logN) + (v - 1) * (Math.log(above) - logN);
+    // Logs of the two shares via log1p where they are near 1, so the large powers (n − v) and
+    // (v − 1) do not amplify rounding of log(share·n) − log(n).
+    const belowShare = (v + nxHi + nxLo) / n; // 1 − (1 − x − v/n)
+    const aboveShare = (nxHi + v + nxLo) / n;
+    const logBelow = Math.log1p(-belowShare);
+    const logAbove = aboveShare < 0.5 ? Math.log(aboveShare) : Math.log1p((nxHi - (n - v) + nxLo) / n);
+    const logTerm = logBinomial + (n - v) * logBelow + (v - 1) * logAbove;
     if (logTerm > maxLog) {
       scaledSum = scaledSum * Math.exp(maxLog - logTerm) + 1;
       maxLog = logTerm;
@@ -102,7 +106,12 @@ export function smirnovSf(n: number, x: number): number {
     if (v !== terms - 1 && logTerm + Math.log(4 * (terms - v)) < Math.log(EPSILON) + maxLog + Math.log(scaledSum)) {
       break;
     }
-    logBinomial += Math.log((n - v) / (v + 1));
+    // Kahan summation: log C(n, v) reaches ~n·ln 2, and half a million plain additions at that
+    // magnitude would cost ~1e-8 relative accuracy.
+    const step = Math.log((n - v) / (v + 1)) - logBinomialCompensation;
+    const next = logBinomial + step;
+    logBinomialCompensation = next - logBinomial - step;
+    logBinomial = next;
   }
   return clip(x * Math.exp(maxLog) * scaledSum);
 }

@@ -10,8 +10,8 @@ import type { PiiCandidate, PiiRecognizer } from "../types.js";
 interface PrefixedPattern {
   pattern: RegExp;
   score: number;
-  /** Which capture group is the secret (0 = the whole match). */
-  group?: number;
+  /** The text after the prefix must look random ("sk-learn-is-a-python-library" is not a key). */
+  random?: boolean;
 }
 
 const notBefore = "(?<![A-Za-z0-9_\\-])";
@@ -23,18 +23,18 @@ const prefixed: PrefixedPattern[] = [
   { pattern: new RegExp(`${notBefore}gh[pousr]_[A-Za-z0-9]{36,251}${notAfter}`, "g"), score: 0.99 },
   { pattern: new RegExp(`${notBefore}github_pat_[A-Za-z0-9_]{22,255}${notAfter}`, "g"), score: 0.99 },
   // GitLab personal access tokens.
-  { pattern: new RegExp(`${notBefore}glpat-[A-Za-z0-9_-]{20,64}${notAfter}`, "g"), score: 0.95 },
+  { pattern: new RegExp(`${notBefore}glpat-[A-Za-z0-9_-]{20,64}${notAfter}`, "g"), score: 0.95, random: true },
   // Slack bot/user/app tokens and incoming-webhook URLs.
-  { pattern: new RegExp(`${notBefore}xox[abposr]-[A-Za-z0-9-]{10,250}${notAfter}`, "g"), score: 0.97 },
+  { pattern: new RegExp(`${notBefore}xox[abposr]-[A-Za-z0-9-]{10,250}${notAfter}`, "g"), score: 0.97, random: true },
   { pattern: /https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9_/]{20,120}/g, score: 0.97 },
   // Stripe secret and restricted keys (live and test).
   { pattern: new RegExp(`${notBefore}(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,247}${notAfter}`, "g"), score: 0.97 },
   // OpenAI (sk-, sk-proj-, sk-svcacct-, sk-admin-) and Anthropic (sk-ant-) keys.
-  { pattern: new RegExp(`${notBefore}sk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_-]{20,200}${notAfter}`, "g"), score: 0.9 },
+  { pattern: new RegExp(`${notBefore}sk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_-]{20,200}${notAfter}`, "g"), score: 0.9, random: true },
   // Google API keys.
   { pattern: new RegExp(`${notBefore}AIza[0-9A-Za-z_-]{35}${notAfter}`, "g"), score: 0.95 },
   // Hugging Face tokens.
-  { pattern: new RegExp(`${notBefore}hf_[A-Za-z0-9]{30,40}${notAfter}`, "g"), score: 0.9 },
+  { pattern: new RegExp(`${notBefore}hf_[A-Za-z0-9]{30,40}${notAfter}`, "g"), score: 0.9, random: true },
   // Modelport tenant keys: mp_ + 40 Crockford base32 characters.
   { pattern: new RegExp(`${notBefore}mp_[0-9a-hjkmnp-tv-z]{40}${notAfter}`, "g"), score: 0.99 },
 ];
@@ -50,15 +50,16 @@ const awsContext = createContextMatcher(["aws", "secret access key", "aws_secret
  * bounded run of non-space characters, optionally quoted.
  */
 const assignmentPattern =
-  /(?<![A-Za-z])(passwords?|passwd|pwd|passphrase|secret|client[_-]?secret|token|access[_-]?token|auth[_-]?token|refresh[_-]?token|bearer|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?|密码|口令|密钥|令牌|私钥)(?:["']?\s{0,3}(?:[:=：]|=>|is|为|是)\s{0,3}|\s)["'`]?([^\s"'`,;，。；]{6,256})/gi;
+  /(?<![A-Za-z])(passwords?|passwd|pwd|passphrase|secret|client[_-]?secret|token|access[_-]?token|auth[_-]?token|refresh[_-]?token|bearer|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?|密码|口令|密钥|令牌|私钥)(["']?\s{0,3}(?:[:=：]|=>|is|为|是)\s{0,3}|\s)["'`]?([^\s"'`,;，。；]{6,256})/gi;
 
 export function createSecretRecognizer(): PiiRecognizer {
   return {
     name: "secret",
     types: ["SECRET"],
     find(text, out: PiiCandidate[]) {
-      for (const { pattern, score } of prefixed) {
+      for (const { pattern, score, random } of prefixed) {
         for (const match of text.matchAll(pattern)) {
+          if (random && !looksRandom(match[0].slice(match[0].indexOf("-") + 1))) continue;
           const start = match.index ?? 0;
           out.push({ type: "SECRET", start, end: start + match[0].length, score });
         }
@@ -118,11 +119,12 @@ function findAwsSecrets(text: string, out: PiiCandidate[]): void {
 function findAssignedSecrets(text: string, out: PiiCandidate[]): void {
   for (const match of text.matchAll(assignmentPattern)) {
     const keyword = (match[1] ?? "").toLowerCase();
-    const value = match[2] ?? "";
+    const bareSpace = (match[2] ?? "").trim() === "";
+    const value = match[3] ?? "";
     const valueStart = (match.index ?? 0) + match[0].length - value.length;
     const isPassword = /^(?:passwords?|passwd|pwd|passphrase|密码|口令)$/.test(keyword);
     // A password can be any word; other secrets must look random (entropy, mixed classes).
-    if (isPassword) {
+    if (isPassword && !bareSpace) {
       if (value.length < 6 || /^(?:is|was|for|and|the|reset|change|changed|required|incorrect|expired|manager|policy)$/i.test(value))
         continue;
       out.push({ type: "SECRET", start: valueStart, end: valueStart + value.length, score: 0.8 });

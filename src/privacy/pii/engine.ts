@@ -1,0 +1,112 @@
+import { ModelportError } from "../../core/errors.js";
+import { clampScore } from "./context.js";
+import { resolveOverlaps } from "./overlap.js";
+import { createCnResidentIdRecognizer } from "./recognizers/cn-resident-id.js";
+import { createCnUsccRecognizer } from "./recognizers/cn-uscc.js";
+import { createCreditCardRecognizer } from "./recognizers/credit-card.js";
+import { createEmailRecognizer } from "./recognizers/email.js";
+import { createIbanRecognizer } from "./recognizers/iban.js";
+import { createIpRecognizer } from "./recognizers/ip.js";
+import { createEnglishPersonRecognizer } from "./recognizers/person-en.js";
+import { createChinesePersonRecognizer } from "./recognizers/person-zh.js";
+import { createPhoneRecognizer } from "./recognizers/phone.js";
+import { createSecretRecognizer } from "./recognizers/secrets.js";
+import { createUrlRecognizer } from "./recognizers/url.js";
+import { createUsSsnRecognizer } from "./recognizers/us-ssn.js";
+import type { PiiCandidate, PiiEntityType, PiiFinding, PiiRecognizer } from "./types.js";
+
+export const defaultPiiThreshold = 0.5;
+/** Default cap on one input, in UTF-16 code units (about 1 MB of ASCII). Callers chunk larger text. */
+export const defaultMaxInputLength = 1_000_000;
+
+export interface PiiEngineOptions {
+  /** Findings scoring below this are dropped (default 0.5). */
+  threshold?: number;
+  /** Longest accepted input in UTF-16 code units (default 1,000,000); longer input is an error. */
+  maxInputLength?: number;
+  /** Only these types are reported (default: all). */
+  types?: readonly PiiEntityType[];
+  /** Extra recognizers, run after the built-in ones. */
+  recognizers?: readonly PiiRecognizer[];
+  /** "Today" for birth-date checks (tests pin it). */
+  today?: () => Date;
+}
+
+export interface DetectOptions {
+  threshold?: number;
+  types?: readonly PiiEntityType[];
+}
+
+export interface PiiEngine {
+  /** Sorted, non-overlapping findings at or above the threshold. */
+  detect(text: string, options?: DetectOptions): PiiFinding[];
+  /** Every candidate before threshold and overlap resolution (for evaluation and debugging). */
+  candidates(text: string): PiiCandidate[];
+}
+
+export function createPiiEngine(options: PiiEngineOptions = {}): PiiEngine {
+  const maxInputLength = options.maxInputLength ?? defaultMaxInputLength;
+  const baseThreshold = options.threshold ?? defaultPiiThreshold;
+  const recognizers: PiiRecognizer[] = [
+    createEmailRecognizer(),
+    createUrlRecognizer(),
+    createIpRecognizer(),
+    createCreditCardRecognizer(),
+    createIbanRecognizer(),
+    createUsSsnRecognizer(),
+    createCnResidentIdRecognizer(options.today),
+    createCnUsccRecognizer(),
+    createPhoneRecognizer(),
+    createSecretRecognizer(),
+    createEnglishPersonRecognizer(),
+    createChinesePersonRecognizer(),
+    ...(options.recognizers ?? []),
+  ];
+  const engineTypes = options.types ? new Set(options.types) : undefined;
+
+  const candidates = (text: string, types?: ReadonlySet<PiiEntityType>): PiiCandidate[] => {
+    if (typeof text !== "string") throw new ModelportError("MP_INVALID_REQUEST", "PII detection needs a string");
+    if (text.length > maxInputLength) {
+      throw new ModelportError(
+        "MP_BODY_TOO_LARGE",
+        `text of ${text.length} characters is longer than the PII engine's limit of ${maxInputLength}; split it into chunks`,
+      );
+    }
+    const out: PiiCandidate[] = [];
+    for (const recognizer of recognizers) {
+      if (types && !recognizer.types.some((type) => types.has(type))) continue;
+      recognizer.find(text, out);
+    }
+    return types ? out.filter((candidate) => types.has(candidate.type)) : out;
+  };
+
+  return {
+    candidates: (text) => candidates(text, engineTypes),
+    detect(text, detectOptions = {}) {
+      const threshold = detectOptions.threshold ?? baseThreshold;
+      let types = engineTypes;
+      if (detectOptions.types) {
+        const requested = new Set(detectOptions.types);
+        types = new Set([...(engineTypes ?? requested)].filter((type) => requested.has(type)));
+      }
+      const kept = candidates(text, types)
+        .map((candidate) => ({ ...candidate, score: clampScore(candidate.score) }))
+        .filter((candidate) => candidate.score >= threshold);
+      return resolveOverlaps(kept).map(({ type, start, end, score }) => ({
+        type,
+        start,
+        end,
+        score,
+        text: text.slice(start, end),
+      }));
+    },
+  };
+}
+
+let shared: PiiEngine | undefined;
+
+/** A process-wide engine with the default options (recognizers are stateless, so sharing is safe). */
+export function defaultPiiEngine(): PiiEngine {
+  shared ??= createPiiEngine();
+  return shared;
+}
