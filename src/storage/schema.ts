@@ -180,11 +180,54 @@ export interface RequestLogTable {
   response_payload: string | null;
 }
 
+export interface WebhooksTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  created_at: string;
+  disabled_at: string | null;
+}
+
+export interface AlertsTable {
+  id: string;
+  tenant_id: string | null;
+  kind: string;
+  dedup_key: string;
+  severity: string;
+  summary: string;
+  /** JSON object. */
+  details: string;
+  first_fired_at: string;
+  last_fired_at: string;
+  occurrences: number;
+  delivered_at: string | null;
+  delivery_attempts: number;
+  last_error: string | null;
+}
+
+/** Immutable dataset versions (training/datasets); JSON columns are text in both dialects. */
+export interface DatasetVersionsTable {
+  tenant_id: string;
+  name: string;
+  /** sha256 hex of the canonical serialisation. */
+  version: string;
+  created_at: string;
+  row_count: number;
+  /** bigint: PostgreSQL returns it as a string. */
+  byte_size: number | string;
+  schema: string;
+  quality: string;
+  declared: string;
+  source: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   users: UsersTable;
   request_log: RequestLogTable;
+  webhooks: WebhooksTable;
+  alerts: AlertsTable;
   settings: SettingsTable;
   tenant_data_keys: TenantDataKeysTable;
   audit_entries: AuditEntriesTable;
@@ -194,4 +237,5 @@ export interface Database {
   usage_records: UsageRecordsTable;
   usage_daily: UsageDailyTable;
   invoices: InvoicesTable;
+  dataset_versions: DatasetVersionsTable;
 }

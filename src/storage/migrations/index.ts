@@ -2,8 +2,10 @@ import type { Migration, MigrationProvider } from "kysely";
 import { initialMigration } from "./0001-initial.js";
 import { commerceMigration } from "./0002-commerce.js";
 import { privacyMigration } from "./0003-privacy.js";
+import { datasetsMigration } from "./0004-datasets.js";
 import { accessMigration } from "./0005-access.js";
 import { requestLogMigration } from "./0006-request-log.js";
+import { alertsMigration } from "./0007-alerts.js";
 
 /**
  * Every migration, oldest first. Kysely applies them in the alphabetical order of their names,
@@ -15,8 +17,10 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0001-initial": initialMigration,
   "0002-commerce": commerceMigration,
   "0003-privacy": privacyMigration,
+  "0004-datasets": datasetsMigration,
   "0005-access": accessMigration,
   "0006-request-log": requestLogMigration,
+  "0007-alerts": alertsMigration,
 });
 
 /** A static provider (no filesystem globbing), so migrations work from any bundle or cwd. */

@@ -150,6 +150,9 @@ export function inferSchema(table: DataTable, declared: DatasetHeader["declared"
         schema.mean = scan.sum / scan.count;
       }
     } else if (type === "categorical") {
+      if (isLabel && scan.numbers > 0 && scan.strings > 0) {
+        throw invalid(`the label column '${name}' mixes numbers and strings`, "label");
+      }
       if (scan.distinct.size <= maxStoredCategories) schema.categories = [...scan.distinct.values()].sort(compareValues);
     } else if (type === "text") {
       if (isLabel) throw invalid(`the label column '${name}' cannot be free text; declare it categorical`, "label");

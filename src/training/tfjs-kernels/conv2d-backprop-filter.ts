@@ -6,7 +6,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { createKernelRunner, type KernelBackend, type KernelRunner } from "./kernel-runner.js";
+import { createKernelRunner, float32View, type KernelBackend, type KernelRunner } from "./kernel-runner.js";
 
 /**
  * `Conv2DBackpropFilter` for the wasm backend, which tfjs 4.22 does not ship (without it a Conv2D
@@ -23,9 +23,9 @@ import { createKernelRunner, type KernelBackend, type KernelRunner } from "./ker
  *   filter becomes dyᵀ [OH, OW, N, OC] dilated by the forward strides, and the output
  *   [C, fh, fw, OC] is dW with its first axis moved. XNNPACK's GEMM then has C·fh·fw rows.
  * - "im2col": with few input channels those rows are too few to keep XNNPACK's GEMM busy, so the
- *   patch matrix is built explicitly in channel-major order (one strided slice of the padded
- *   xᵀ [C, N, H, W] per filter offset, no transposes of the big patch matrix) and multiplied by
- *   dy viewed as [N·OH·OW, OC] in a single un-transposed matMul.
+ *   patch matrix [fh·fw·C, N·OH·OW] is written directly in that (already transposed) layout by a
+ *   loop over the wasm heap and multiplied by dy viewed as [N·OH·OW, OC] in one un-transposed
+ *   matMul.
  */
 
 export type FilterGradientMethod = "transposed-conv" | "im2col";
@@ -42,6 +42,7 @@ export function chooseFilterGradientMethod(info: backend_util.Conv2DInfo): Filte
 }
 
 export function conv2dBackpropFilterWasm(
+  backend: KernelBackend,
   runner: KernelRunner,
   x: TensorInfo,
   dy: TensorInfo,
@@ -79,7 +80,7 @@ export function conv2dBackpropFilterWasm(
     if (dyNhwc.shape.some((size, axis) => size !== expected[axis]))
       throw new Error(`Conv2DBackpropFilter: dy has shape [${dyNhwc.shape}] but the convolution outputs [${expected}]`);
     return (method ?? chooseFilterGradientMethod(info)) === "im2col"
-      ? viaIm2col(runner, xNhwc, dyNhwc, info, owned)
+      ? viaIm2col(runner, backend, xNhwc, dyNhwc, info, owned)
       : viaTransposedConv(runner, xNhwc, dyNhwc, info, owned);
   } finally {
     runner.free(...owned);
@@ -140,66 +141,59 @@ function viaTransposedConv(
   return runner.run("Transpose", { x: correlated }, { perm: [1, 2, 0, 3] }); // [fh, fw, C, OC]
 }
 
+/**
+ * The patch matrix [fh·fw·C, N·OH·OW] in dW's (a, b, c) row order, written straight from NHWC x on
+ * the wasm heap (zeros where a window reaches into the padding).
+ */
+function im2colOnHeap(backend: KernelBackend, x: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const { top, left } = info.padInfo;
+  const patches = batchSize * outHeight * outWidth;
+  const columns = backend.makeOutput([filterHeight * filterWidth * channels, patches], "float32");
+  const source = float32View(backend, x);
+  const target = float32View(backend, columns);
+  let row = 0;
+  for (let a = 0; a < filterHeight; a++) {
+    for (let b = 0; b < filterWidth; b++) {
+      for (let c = 0; c < channels; c++, row++) {
+        let at = row * patches;
+        for (let n = 0; n < batchSize; n++) {
+          for (let i = 0; i < outHeight; i++) {
+            const h = i * strideHeight + a - top;
+            if (h < 0 || h >= inHeight) {
+              target.fill(0, at, at + outWidth);
+              at += outWidth;
+              continue;
+            }
+            const rowBase = (n * inHeight + h) * inWidth;
+            for (let j = 0; j < outWidth; j++, at++) {
+              const w = j * strideWidth + b - left;
+              target[at] = w < 0 || w >= inWidth ? 0 : (source[(rowBase + w) * channels + c] as number);
+            }
+          }
+        }
+      }
+    }
+  }
+  return columns;
+}
+
 function viaIm2col(
   runner: KernelRunner,
+  backend: KernelBackend,
   x: TensorInfo,
   dy: TensorInfo,
   info: backend_util.Conv2DInfo,
   owned: TensorInfo[],
 ): TensorInfo {
   const { batchSize, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
-  const { strideHeight, strideWidth } = info;
-  const { top, left } = info.padInfo;
-  const { bottom, right } = trailingPads(info);
-  const patches = batchSize * outHeight * outWidth;
-
-  let channelMajor = runner.run("Transpose", { x }, { perm: [3, 0, 1, 2] }); // [C, N, H, W]
-  owned.push(channelMajor);
-  if (top > 0 || left > 0 || bottom > 0 || right > 0) {
-    channelMajor = runner.run(
-      "PadV2",
-      { x: channelMajor },
-      {
-        paddings: [
-          [0, 0],
-          [0, 0],
-          [top, Math.max(bottom, 0)],
-          [left, Math.max(right, 0)],
-        ],
-        constantValue: 0,
-      },
-    );
-    owned.push(channelMajor);
-  }
-  // One [C, N·OH·OW] row block per filter offset (a, b), stacked in dW's (a, b, c) order.
-  const rows: TensorInfo[] = [];
-  for (let a = 0; a < filterHeight; a++) {
-    for (let b = 0; b < filterWidth; b++) {
-      const window = runner.run(
-        "StridedSlice",
-        { x: channelMajor },
-        {
-          begin: [0, 0, a, b],
-          end: [inChannels, batchSize, a + (outHeight - 1) * strideHeight + 1, b + (outWidth - 1) * strideWidth + 1],
-          strides: [1, 1, strideHeight, strideWidth],
-          beginMask: 0,
-          endMask: 0,
-          ellipsisMask: 0,
-          newAxisMask: 0,
-          shrinkAxisMask: 0,
-        },
-      );
-      owned.push(window);
-      const row = runner.run("Reshape", { x: window }, { shape: [inChannels, patches] });
-      owned.push(row);
-      rows.push(row);
-    }
-  }
-  const columns = rows.length === 1 && rows[0] ? rows[0] : runner.run("Concat", rows, { axis: 0 });
-  if (columns !== rows[0]) owned.push(columns);
-  const gradient = runner.run("Reshape", { x: dy }, { shape: [patches, outChannels] });
+  const columns = im2colOnHeap(backend, x, info);
+  owned.push(columns);
+  const gradient = runner.run("Reshape", { x: dy }, { shape: [batchSize * outHeight * outWidth, outChannels] });
   owned.push(gradient);
-  const product = runner.run("BatchMatMul", { a: columns, b: gradient }, { transposeA: false, transposeB: false }); // [fh·fw·C, OC]
+  // Un-transposed, so wasm's BatchMatMul takes its XNNPACK path.
+  const product = runner.run("BatchMatMul", { a: columns, b: gradient }, { transposeA: false, transposeB: false });
   owned.push(product);
   return runner.run("Reshape", { x: product }, { shape: [filterHeight, filterWidth, inChannels, outChannels] });
 }
@@ -216,7 +210,7 @@ export function createConv2dBackpropFilterKernel(backendName = "wasm"): KernelCo
   }): TensorInfo => {
     const { x, dy } = inputs;
     if (!x || !dy) throw new Error("Conv2DBackpropFilter needs inputs x and dy");
-    return conv2dBackpropFilterWasm(createKernelRunner(backend, backendName), x, dy, attrs);
+    return conv2dBackpropFilterWasm(backend, createKernelRunner(backend, backendName), x, dy, attrs);
   };
   return { kernelName: Conv2DBackpropFilter, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }

@@ -1,4 +1,11 @@
-import { type DataId, type DataType, getKernel, type KernelConfig, type NamedAttrMap, type TensorInfo } from "@tensorflow/tfjs-core";
+import {
+  type DataId,
+  type DataType,
+  getKernel,
+  type KernelConfig,
+  type NamedAttrMap,
+  type TensorInfo,
+} from "@tensorflow/tfjs-core";
 
 /**
  * Composite kernels call the wasm backend's own kernels directly (as the backends do internally)
