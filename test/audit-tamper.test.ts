@@ -5,8 +5,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { after, before, beforeEach, describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
 import { createAuditLog } from "../src/privacy/audit/audit-log.js";
 import type { JsonValue } from "../src/privacy/audit/audit-types.js";
 import { entryHash, genesisHash } from "../src/privacy/audit/entry-hash.js";
@@ -38,7 +38,10 @@ const backends: { name: string; open(): Promise<Opened> }[] = [
         database,
         dataDir,
         databaseUrl: "",
-        cleanup: async () => (await database.close(), rm(dataDir, { recursive: true, force: true })),
+        cleanup: async () => {
+          await database.close();
+          await rm(dataDir, { recursive: true, force: true });
+        },
       };
     },
   },
@@ -113,8 +116,12 @@ const database = await openDatabase({ databaseUrl: databaseUrl || undefined, dat
 const log = createAuditLog({ database, masterKey: Buffer.alloc(32, 7), dataDir, checkpointEvery: 7 });
 // Both processes start appending at the same moment, whatever their start-up times.
 await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(startAt) - Date.now())));
-for (let index = 0; index < Number(count); index++)
+// A short pause between appends, as real traffic has: SQLite's busy handler is not fair, so a
+// process appending in a tight loop could otherwise finish before the other one gets the lock.
+for (let index = 0; index < Number(count); index++) {
   await log.record({ action: "data-exported", actor, details: { index } });
+  await new Promise((resolve) => setTimeout(resolve, 3));
+}
 await database.close();
 `;
 
@@ -151,7 +158,11 @@ for (const backend of backends) {
     });
 
     it("finds an edited entry", async () => {
-      await opened.database.db.updateTable("audit_entries").set({ details_json: '{"index":40}' }).where("seq", "=", 4).execute();
+      await opened.database.db
+        .updateTable("audit_entries")
+        .set({ details_json: '{"index":40}' })
+        .where("seq", "=", 4)
+        .execute();
       assert.deepEqual((await verify()).firstBroken, { seq: 4, kind: "edited", reason: "hash mismatch (edited)" });
     });
 
@@ -221,16 +232,32 @@ for (const backend of backends) {
 
     it("finds a forged checkpoint signature", async () => {
       const { db } = opened.database;
-      const checkpoint = await db.selectFrom("audit_checkpoints").selectAll().where("seq", "=", 5).executeTakeFirstOrThrow();
+      const checkpoint = await db
+        .selectFrom("audit_checkpoints")
+        .selectAll()
+        .where("seq", "=", 5)
+        .executeTakeFirstOrThrow();
       const forged = Buffer.from(checkpoint.signature, "base64");
       forged[10] = (forged[10] ?? 0) ^ 0x01;
-      await db.updateTable("audit_checkpoints").set({ signature: forged.toString("base64") }).where("seq", "=", 5).execute();
-      assert.deepEqual((await verify()).firstBroken, { seq: 5, kind: "checkpoint-forged", reason: "checkpoint signature invalid (forged)" });
+      await db
+        .updateTable("audit_checkpoints")
+        .set({ signature: forged.toString("base64") })
+        .where("seq", "=", 5)
+        .execute();
+      assert.deepEqual((await verify()).firstBroken, {
+        seq: 5,
+        kind: "checkpoint-forged",
+        reason: "checkpoint signature invalid (forged)",
+      });
     });
 
     it("rejects a checkpoint moved to cover a rewritten hash (the signature covers the hash)", async () => {
       const { db } = opened.database;
-      await db.updateTable("audit_checkpoints").set({ hash: "f".repeat(64) }).where("seq", "=", 10).execute();
+      await db
+        .updateTable("audit_checkpoints")
+        .set({ hash: "f".repeat(64) })
+        .where("seq", "=", 10)
+        .execute();
       assert.deepEqual((await verify()).firstBroken?.kind, "checkpoint-forged");
     });
 
@@ -238,7 +265,11 @@ for (const backend of backends) {
       const { db } = opened.database;
       await db.deleteFrom("audit_checkpoints").where("seq", "=", 10).execute();
       const other = createAuditSigner(generateKeyPairSync("ed25519").privateKey);
-      const checkpoint = await createAuditLog({ database: opened.database, masterKey, signer: other }).createCheckpoint();
+      const checkpoint = await createAuditLog({
+        database: opened.database,
+        masterKey,
+        signer: other,
+      }).createCheckpoint();
       assert.equal(checkpoint?.keyFingerprint, other.fingerprint);
       const result = await verify();
       assert.equal(result.firstBroken?.seq, 10);
@@ -253,9 +284,11 @@ for (const backend of backends) {
       await db.deleteFrom("audit_entries").execute();
       const script = join(opened.dataDir, "append.mjs");
       writeFileSync(script, appender);
-      const startAt = String(Date.now() + 4_000);
+      const startAt = String(Date.now() + 5_000);
       const results = await Promise.all(
-        ["proc:a", "proc:b"].map((actor) => runNode([script, opened.dataDir, opened.databaseUrl, actor, "40", startAt], {})),
+        ["proc:a", "proc:b"].map((actor) =>
+          runNode([script, opened.dataDir, opened.databaseUrl, actor, "40", startAt], {}),
+        ),
       );
       for (const result of results) assert.equal(result.code, 0, result.stderr);
       const verification = await verify();
@@ -279,7 +312,10 @@ for (const backend of backends) {
       assert.equal(intactJson.code, 0, intactJson.stderr);
       assert.deepEqual(JSON.parse(intactJson.stdout), { ok: true, entries: 10, checkpoints: 2 });
 
-      const listed = await modelportAudit(["list", "--json", "--action", "config-changed", "--limit", "3", ...flags], env);
+      const listed = await modelportAudit(
+        ["list", "--json", "--action", "config-changed", "--limit", "3", ...flags],
+        env,
+      );
       assert.equal(listed.code, 0, listed.stderr);
       const page = JSON.parse(listed.stdout) as { entries: { seq: number }[]; nextCursor: string };
       assert.deepEqual(
@@ -288,7 +324,11 @@ for (const backend of backends) {
       );
       assert.equal(page.nextCursor, "8");
 
-      await opened.database.db.updateTable("audit_entries").set({ details_json: '{"index":1}' }).where("seq", "=", 6).execute();
+      await opened.database.db
+        .updateTable("audit_entries")
+        .set({ details_json: '{"index":1}' })
+        .where("seq", "=", 6)
+        .execute();
       const broken = await modelportAudit(["verify", ...flags], env);
       assert.equal(broken.code, 1);
       assert.equal(broken.stderr, "modelport: MP_AUDIT_BROKEN: entry 6: hash mismatch (edited)\n");

@@ -26,7 +26,14 @@ const backends: { name: string; open(): Promise<Opened> }[] = [
     async open() {
       const dataDir = await mkdtemp(join(tmpdir(), "modelport-audit-"));
       const database = await openDatabase({ dataDir });
-      return { database, dataDir, cleanup: async () => (await database.close(), rm(dataDir, { recursive: true, force: true })) };
+      return {
+        database,
+        dataDir,
+        cleanup: async () => {
+          await database.close();
+          await rm(dataDir, { recursive: true, force: true });
+        },
+      };
     },
   },
 ];
@@ -72,12 +79,28 @@ for (const backend of backends) {
       await opened.database.db.deleteFrom("audit_checkpoints").execute();
       await opened.database.db.deleteFrom("audit_entries").execute();
       clock = clockFrom("2026-01-01T00:00:00.000Z");
-      log = createAuditLog({ database: opened.database, masterKey, clock, dataDir: opened.dataDir, checkpointEvery: 4 });
+      log = createAuditLog({
+        database: opened.database,
+        masterKey,
+        clock,
+        dataDir: opened.dataDir,
+        checkpointEvery: 4,
+      });
     });
 
     it("chains entries: genesis first, each prev_hash the previous hash, each hash over canonical content", async () => {
-      const first = await log.record({ action: "tenant-created", actor: "admin", tenantId: "ten_a", target: "tenant:ten_a" });
-      const second = await log.record({ action: "api-key-created", actor: "admin", tenantId: "ten_a", details: { prefix: "mp_live_ab" } });
+      const first = await log.record({
+        action: "tenant-created",
+        actor: "admin",
+        tenantId: "ten_a",
+        target: "tenant:ten_a",
+      });
+      const second = await log.record({
+        action: "api-key-created",
+        actor: "admin",
+        tenantId: "ten_a",
+        details: { prefix: "mp_live_ab" },
+      });
       assert.equal(first.seq, 1);
       assert.equal(first.prevHash, genesisHash);
       assert.equal(second.seq, 2);
@@ -85,7 +108,11 @@ for (const backend of backends) {
       const { hash, ...fields } = second;
       assert.equal(hash, entryHash(fields));
       assert.match(hash, /^[0-9a-f]{64}$/);
-      const stored = await opened.database.db.selectFrom("audit_entries").selectAll().where("seq", "=", 2).executeTakeFirstOrThrow();
+      const stored = await opened.database.db
+        .selectFrom("audit_entries")
+        .selectAll()
+        .where("seq", "=", 2)
+        .executeTakeFirstOrThrow();
       assert.equal(stored.details_json, '{"prefix":"mp_live_ab"}');
       assert.equal(stored.tenant_id, "ten_a");
       assert.equal(stored.target, null);
@@ -103,7 +130,10 @@ for (const backend of backends) {
       const hmac = entry.details.hmac as Record<string, string>;
       assert.equal(hmac.email, log.hmacOf(email));
       assert.match(hmac.ip ?? "", /^[0-9a-f]{64}$/);
-      assert.notEqual(log.hmacOf(email), createAuditLog({ database: opened.database, masterKey: randomBytes(32) }).hmacOf(email));
+      assert.notEqual(
+        log.hmacOf(email),
+        createAuditLog({ database: opened.database, masterKey: randomBytes(32) }).hmacOf(email),
+      );
       const dump = JSON.stringify(await opened.database.db.selectFrom("audit_entries").selectAll().execute());
       assert.ok(!dump.includes(email) && !dump.includes("203.0.113.9"), "plaintext of a sensitive field was stored");
       assert.equal((await log.verify()).ok, true);
@@ -153,7 +183,9 @@ for (const backend of backends) {
         [3],
       );
       assert.deepEqual(
-        (await log.list({ from: "2026-01-01T00:01:00Z", to: "2026-01-01T00:03:00.000Z" })).entries.map((entry) => entry.seq),
+        (await log.list({ from: "2026-01-01T00:01:00Z", to: "2026-01-01T00:03:00.000Z" })).entries.map(
+          (entry) => entry.seq,
+        ),
         [3, 2],
       );
       const page1 = await log.list({ limit: 2 });
@@ -170,12 +202,16 @@ for (const backend of backends) {
       );
       assert.equal(page3.nextCursor, undefined);
       for (const filter of [{ limit: 0 }, { limit: 1001 }, { cursor: "abc" }, { from: "yesterday" }])
-        await assert.rejects(log.list(filter), (error: unknown) => isModelportError(error) && error.code === "MP_INVALID_REQUEST");
+        await assert.rejects(
+          log.list(filter),
+          (error: unknown) => isModelportError(error) && error.code === "MP_INVALID_REQUEST",
+        );
     });
 
     it("signs a checkpoint every N entries and on demand, with a 0600 key file in the data dir", async () => {
       assert.equal(await log.createCheckpoint(), undefined, "nothing to sign on an empty trail");
-      for (let index = 0; index < 9; index++) await log.record({ action: "model-promoted", actor: "admin", details: { index } });
+      for (let index = 0; index < 9; index++)
+        await log.record({ action: "model-promoted", actor: "admin", details: { index } });
       const checkpoints = await opened.database.db.selectFrom("audit_checkpoints").selectAll().orderBy("seq").execute();
       assert.deepEqual(
         checkpoints.map((row) => row.seq),
@@ -183,19 +219,23 @@ for (const backend of backends) {
       );
       const onDemand = await log.createCheckpoint();
       assert.equal(onDemand?.seq, 9);
-      assert.deepEqual(await log.createCheckpoint(), onDemand, "signing the same end twice returns the existing checkpoint");
+      assert.deepEqual(
+        await log.createCheckpoint(),
+        onDemand,
+        "signing the same end twice returns the existing checkpoint",
+      );
       const mode = statSync(join(opened.dataDir, signingKeyFileName)).mode & 0o777;
       assert.equal(mode, 0o600);
       assert.match(onDemand?.keyFingerprint ?? "", /^[0-9a-f]{64}$/);
       const verification = await log.verify();
-      assert.deepEqual(
-        [verification.ok, verification.entries, verification.checkpoints],
-        [true, 9, 3],
-      );
+      assert.deepEqual([verification.ok, verification.entries, verification.checkpoints], [true, 9, 3]);
     });
 
     it("concurrent appends in one process form one chain", async () => {
-      const logs = [log, createAuditLog({ database: opened.database, masterKey, dataDir: opened.dataDir, checkpointEvery: 4 })];
+      const logs = [
+        log,
+        createAuditLog({ database: opened.database, masterKey, dataDir: opened.dataDir, checkpointEvery: 4 }),
+      ];
       await Promise.all(
         Array.from({ length: 24 }, (_, index) =>
           logs[index % 2]?.record({ action: "data-decrypted", actor: `worker:${index % 2}`, details: { index } }),

@@ -178,6 +178,18 @@ function authSuite(name: string, setup: () => Promise<{ databaseUrl?: string; cl
       assert.ok("/tenants/{tenant}/keys" in openapi.paths);
     });
 
+    it("records admin actions on the audit trail, which verifies", async () => {
+      const page = (await (await gateway.admin("/admin/v1/audit?limit=500")).json()) as {
+        entries: { action: string; actor: string; target: string | null }[];
+      };
+      const actions = page.entries.map((entry) => entry.action);
+      for (const action of ["tenant-created", "api-key-created", "api-key-revoked", "api-key-rotated"])
+        assert.ok(actions.includes(action), `${action} is on the trail`);
+      assert.ok(page.entries.every((entry) => entry.actor === "admin"));
+      const verification = (await (await gateway.admin("/admin/v1/audit/verify")).json()) as { ok: boolean };
+      assert.equal(verification.ok, true);
+    });
+
     it("exposes Prometheus metrics for requests and overhead", async () => {
       await gateway.call("/v1/models");
       const text = await (await gateway.admin("/metrics")).text();

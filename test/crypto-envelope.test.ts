@@ -121,7 +121,11 @@ for (const backend of backends) {
         ["tag", -16],
         ["tag end", -1],
       ] as const)
-        await assert.rejects(cipher.decryptField(context(tenant), flipBit(sealed, index)), rejectsWith("MP_DECRYPT_FAILED"), where);
+        await assert.rejects(
+          cipher.decryptField(context(tenant), flipBit(sealed, index)),
+          rejectsWith("MP_DECRYPT_FAILED"),
+          where,
+        );
       await assert.rejects(cipher.decryptField(context(tenant), sealed.slice(0, 20)), rejectsWith("MP_DECRYPT_FAILED"));
       await assert.rejects(cipher.decryptField(context(tenant), "plain text"), rejectsWith("MP_DECRYPT_FAILED"));
     });
@@ -137,18 +141,32 @@ for (const backend of backends) {
         context(other),
       ];
       for (const place of moved)
-        await assert.rejects(cipher.decryptField(place, sealed), rejectsWith("MP_DECRYPT_FAILED"), JSON.stringify(place));
+        await assert.rejects(
+          cipher.decryptField(place, sealed),
+          rejectsWith("MP_DECRYPT_FAILED"),
+          JSON.stringify(place),
+        );
       await cipher.rotateTenantKey(tenant);
       // relabelling the key version picks a real key but the associated data no longer matches
-      await assert.rejects(cipher.decryptField(context(tenant), sealed.replace(/^mpe1\.1\./, "mpe1.2.")), rejectsWith("MP_DECRYPT_FAILED"));
-      await assert.rejects(cipher.decryptField(context(tenant), sealed.replace(/^mpe1\.1\./, "mpe1.9.")), rejectsWith("MP_DECRYPT_FAILED"));
+      await assert.rejects(
+        cipher.decryptField(context(tenant), sealed.replace(/^mpe1\.1\./, "mpe1.2.")),
+        rejectsWith("MP_DECRYPT_FAILED"),
+      );
+      await assert.rejects(
+        cipher.decryptField(context(tenant), sealed.replace(/^mpe1\.1\./, "mpe1.9.")),
+        rejectsWith("MP_DECRYPT_FAILED"),
+      );
       assert.equal(await cipher.decryptField(context(tenant), sealed), prompt);
     });
 
     it("stores data keys only wrapped, bound to their tenant: a wrapped key copied to another tenant fails", async () => {
       const sealed = await cipher.encryptField(context(tenant), prompt);
-      const { key } = await cipher.keys.current(tenant);
-      const rows = await opened.database.db.selectFrom("tenant_data_keys").selectAll().where("tenant_id", "=", tenant).execute();
+      const key = (await cipher.keys.current(tenant)).key.export();
+      const rows = await opened.database.db
+        .selectFrom("tenant_data_keys")
+        .selectAll()
+        .where("tenant_id", "=", tenant)
+        .execute();
       assert.equal(rows.length, 1);
       const row = rows[0];
       assert.ok(row?.wrapped_key);
@@ -193,7 +211,10 @@ for (const backend of backends) {
     it("concurrent first writes for a new tenant share one data key", async () => {
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, index) =>
-          createFieldCipher({ database: opened.database, masterKey }).encryptField(context(tenant, `req_${index}`), `n${index}`),
+          createFieldCipher({ database: opened.database, masterKey }).encryptField(
+            context(tenant, `req_${index}`),
+            `n${index}`,
+          ),
         ),
       );
       assert.equal((await cipher.keys.list(tenant)).length, 1);
@@ -203,7 +224,9 @@ for (const backend of backends) {
 
     it("rewrap: re-encrypts a table's values under the newest key, skipping plaintext and counting tampered rows", async () => {
       const { db } = opened.database;
-      await sql`create table if not exists notes (id text primary key, tenant_id text not null, body text, summary text)`.execute(db);
+      await sql`create table if not exists notes (id text primary key, tenant_id text not null, body text, summary text)`.execute(
+        db,
+      );
       await sql`delete from notes`.execute(db);
       const other = `ten_${randomBytes(6).toString("hex")}`;
       const expected = new Map<string, string>();
@@ -212,12 +235,17 @@ for (const backend of backends) {
         const id = `note_${String(index).padStart(2, "0")}`;
         const place = { tenantId: owner, table: "notes", rowId: id };
         const body = await cipher.encryptField({ ...place, column: "body" }, `body ${index}`);
-        const summary = index === 3 ? null : await cipher.encryptField({ ...place, column: "summary" }, `summary ${index}`);
-        await sql`insert into notes (id, tenant_id, body, summary) values (${id}, ${owner}, ${body}, ${summary})`.execute(db);
+        const summary =
+          index === 3 ? null : await cipher.encryptField({ ...place, column: "summary" }, `summary ${index}`);
+        await sql`insert into notes (id, tenant_id, body, summary) values (${id}, ${owner}, ${body}, ${summary})`.execute(
+          db,
+        );
         expected.set(`${id}.body`, `body ${index}`);
         if (summary !== null) expected.set(`${id}.summary`, `summary ${index}`);
       }
-      await sql`insert into notes (id, tenant_id, body, summary) values ('note_legacy', ${tenant}, 'legacy plaintext', null)`.execute(db);
+      await sql`insert into notes (id, tenant_id, body, summary) values ('note_legacy', ${tenant}, 'legacy plaintext', null)`.execute(
+        db,
+      );
       // note_04's body is tampered with: it must be reported and left alone
       const tampered = await sql<{ body: string }>`select body from notes where id = 'note_04'`.execute(db);
       const tamperedBody = flipBit(tampered.rows[0]?.body ?? "", 14);
@@ -231,10 +259,20 @@ for (const backend of backends) {
       assert.equal(report.scanned, 13);
       assert.equal(report.rewrapped, 12);
       assert.equal(report.failed, 1);
-      assert.deepEqual(report.failures[0]?.context, { tenantId: tenant, table: "notes", rowId: "note_04", column: "body" });
+      assert.deepEqual(report.failures[0]?.context, {
+        tenantId: tenant,
+        table: "notes",
+        rowId: "note_04",
+        column: "body",
+      });
       assert.equal(report.failures[0]?.code, "MP_DECRYPT_FAILED");
 
-      const rows = await sql<{ id: string; tenant_id: string; body: string; summary: string | null }>`select * from notes`.execute(db);
+      const rows = await sql<{
+        id: string;
+        tenant_id: string;
+        body: string;
+        summary: string | null;
+      }>`select * from notes`.execute(db);
       for (const row of rows.rows) {
         if (row.id === "note_legacy") {
           assert.equal(row.body, "legacy plaintext");
@@ -246,7 +284,10 @@ for (const backend of backends) {
           if (want === undefined) continue;
           assert.ok(value);
           assert.equal(cipher.keyVersionOf(value), 2, `${row.id}.${column}`);
-          assert.equal(await cipher.decryptField({ tenantId: row.tenant_id, table: "notes", rowId: row.id, column }, value), want);
+          assert.equal(
+            await cipher.decryptField({ tenantId: row.tenant_id, table: "notes", rowId: row.id, column }, value),
+            want,
+          );
         }
       }
       assert.equal(rows.rows.find((row) => row.id === "note_04")?.body, tamperedBody);
@@ -277,7 +318,11 @@ for (const backend of backends) {
       const doomed2 = await cipher.encryptField(context(tenant, "req_2"), prompt);
       const kept = await cipher.encryptField(context(other), "still here");
       const wrapped = (
-        await opened.database.db.selectFrom("tenant_data_keys").select("wrapped_key").where("tenant_id", "=", tenant).execute()
+        await opened.database.db
+          .selectFrom("tenant_data_keys")
+          .select("wrapped_key")
+          .where("tenant_id", "=", tenant)
+          .execute()
       ).map((row) => row.wrapped_key ?? "");
 
       const result = await cipher.destroyTenantKeys(tenant, { actor: "admin" });
@@ -294,7 +339,11 @@ for (const backend of backends) {
       }
       await assert.rejects(cipher.encryptField(context(tenant), "new"), rejectsWith("MP_KEY_DESTROYED"));
       assert.equal(await cipher.decryptField(context(other), kept), "still here");
-      const rows = await opened.database.db.selectFrom("tenant_data_keys").selectAll().where("tenant_id", "=", tenant).execute();
+      const rows = await opened.database.db
+        .selectFrom("tenant_data_keys")
+        .selectAll()
+        .where("tenant_id", "=", tenant)
+        .execute();
       assert.ok(rows.every((row) => row.wrapped_key === null && row.destroyed_at !== null));
       assert.equal((await cipher.destroyTenantKeys(tenant)).destroyed, 0, "destroying twice is a no-op");
 
@@ -303,16 +352,23 @@ for (const backend of backends) {
         const files = readdirSync(opened.dataDir).filter((name) => name.startsWith("modelport.db"));
         for (const file of files) {
           const bytes = readFileSync(join(opened.dataDir, file));
-          for (const value of wrapped) assert.equal(bytes.indexOf(value), -1, `${file} still holds a destroyed wrapped key`);
+          for (const value of wrapped)
+            assert.equal(bytes.indexOf(value), -1, `${file} still holds a destroyed wrapped key`);
         }
       }
 
       // An explicit rotation starts afresh; the shredded versions stay unreadable.
       assert.equal(await cipher.rotateTenantKey(tenant), 3);
-      assert.equal(await cipher.decryptField(context(tenant, "req_3"), await cipher.encryptField(context(tenant, "req_3"), "new")), "new");
+      assert.equal(
+        await cipher.decryptField(context(tenant, "req_3"), await cipher.encryptField(context(tenant, "req_3"), "new")),
+        "new",
+      );
       await assert.rejects(cipher.decryptField(context(tenant), doomed), rejectsWith("MP_KEY_DESTROYED"));
 
-      const actions = (await audit.list({ tenantId: tenant, order: "asc" })).entries.map((entry) => [entry.action, entry.actor]);
+      const actions = (await audit.list({ tenantId: tenant, order: "asc" })).entries.map((entry) => [
+        entry.action,
+        entry.actor,
+      ]);
       assert.deepEqual(actions, [
         ["data-key-created", "system"],
         ["data-key-rotated", "system"],
@@ -327,9 +383,14 @@ for (const backend of backends) {
       const newMaster = randomBytes(32);
       await assert.rejects(
         createFieldCipher({ database: opened.database, masterKey: newMaster }).decryptField(context(tenant), sealed),
-        (error: unknown) => isModelportError(error) && error.code === "MP_DECRYPT_FAILED" && /another master key/.test(error.message),
+        (error: unknown) =>
+          isModelportError(error) && error.code === "MP_DECRYPT_FAILED" && /another master key/.test(error.message),
       );
-      const rotating = createFieldCipher({ database: opened.database, masterKey: newMaster, previousMasterKeys: [masterKey] });
+      const rotating = createFieldCipher({
+        database: opened.database,
+        masterKey: newMaster,
+        previousMasterKeys: [masterKey],
+      });
       assert.equal(await rotating.decryptField(context(tenant), sealed), prompt);
       const { rewrapped } = await rotating.keys.rewrapUnderCurrentMasterKey();
       assert.ok(rewrapped >= 1);

@@ -15,7 +15,15 @@ const A16 = "feedfacedeadbeeffeedfacedeadbeefabaddad2";
 const C15 =
   "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad";
 const gcmVectors = [
-  { name: "test case 13", key: "00".repeat(32), iv: "00".repeat(12), pt: "", aad: "", ct: "", tag: "530f8afbc74536b9a963b4f1c4cb738b" },
+  {
+    name: "test case 13",
+    key: "00".repeat(32),
+    iv: "00".repeat(12),
+    pt: "",
+    aad: "",
+    ct: "",
+    tag: "530f8afbc74536b9a963b4f1c4cb738b",
+  },
   {
     name: "test case 14",
     key: "00".repeat(32),
@@ -25,7 +33,15 @@ const gcmVectors = [
     ct: "cea7403d4d606b6e074ec5d3baf39d18",
     tag: "d0d1c8a799996bf0265b98b5d48ab919",
   },
-  { name: "test case 15", key: K15, iv: "cafebabefacedbaddecaf888", pt: P15, aad: "", ct: C15, tag: "b094dac5d93471bdec1a502270e3cc6c" },
+  {
+    name: "test case 15",
+    key: K15,
+    iv: "cafebabefacedbaddecaf888",
+    pt: P15,
+    aad: "",
+    ct: C15,
+    tag: "b094dac5d93471bdec1a502270e3cc6c",
+  },
   {
     name: "test case 16 (with AAD)",
     key: K15,

@@ -11,13 +11,16 @@ import { openDatabase } from "../src/storage/database.js";
 import { createTestDatabase, probePostgres, reportPostgresUnavailable } from "./helpers/postgres.js";
 
 const child = new URL("../src/commerce/ledger/testing/crash-child.ts", import.meta.url).pathname;
-const rounds = 3;
+const rounds = 4;
 
 /**
  * Runs the child until it has acknowledged `killAfter` records, then SIGKILLs it. Returns the
  * request ids it acknowledged (printed after `record()` returned).
  */
-function runAndKill(env: Record<string, string>, killAfter: number): Promise<{ acknowledged: string[]; replayed: number }> {
+function runAndKill(
+  env: Record<string, string>,
+  killAfter: number,
+): Promise<{ acknowledged: string[]; replayed: number }> {
   return new Promise((resolve, reject) => {
     const process_ = spawn(process.execPath, ["--import", "tsx", child], {
       env: { ...process.env, ...env },
@@ -65,6 +68,8 @@ async function crashAndReconcile(databaseUrl: string | undefined): Promise<void>
           LEDGER_DATABASE_URL: databaseUrl ?? "",
           LEDGER_RUN: `r${round}`,
           LEDGER_COUNT: "1000000",
+          // Alternate the two request-path APIs: sync record() and group-committed recordGrouped().
+          LEDGER_MODE: round % 2 === 0 ? "sync" : "grouped",
         },
         killAfter,
       );
@@ -81,7 +86,11 @@ async function crashAndReconcile(databaseUrl: string | undefined): Promise<void>
       await ledger.close();
       assert.equal(ledger.stats().journalPending, 0);
 
-      const rows = await handle.db.selectFrom("usage_records").select("request_id").where("tenant_id", "=", "ten_crash").execute();
+      const rows = await handle.db
+        .selectFrom("usage_records")
+        .select("request_id")
+        .where("tenant_id", "=", "ten_crash")
+        .execute();
       const inLedger = new Map<string, number>();
       for (const row of rows) inLedger.set(row.request_id, (inLedger.get(row.request_id) ?? 0) + 1);
       const missing = acknowledged.filter((id) => !inLedger.has(id));

@@ -80,18 +80,83 @@ if (probe.state !== "ready") {
 
     it("a crashed process's concurrency slot comes back after leaseMs", async () => {
       const prefix = `${runPrefix}:lease`;
-      const scopes = [{ key: "k", limits: { concurrency: 1 } }];
+      const scopes = [{ key: "k", limits: { concurrency: 2 } }];
       const crashed = createRedisLimiter({ url, prefix, leaseMs: 400 });
       assert.equal((await crashed.admit({ scopes, estimatedTokens: 0 })).allowed, true);
-      await crashed.close(); // never settles: the process "died" holding the slot
+      await crashed.close(); // never settles: the process "died" holding a slot
       const survivor = createRedisLimiter({ url, prefix, leaseMs: 400 });
       try {
-        const refused = await survivor.admit({ scopes, estimatedTokens: 0 });
-        assert.equal(refused.allowed, false);
-        await sleep(450);
-        assert.equal((await survivor.admit({ scopes, estimatedTokens: 0 })).allowed, true);
+        await sleep(250);
+        const live = await survivor.admit({ scopes, estimatedTokens: 0 }); // renews the set's TTL
+        assert.ok(live.allowed);
+        assert.equal((await survivor.admit({ scopes, estimatedTokens: 0 })).allowed, false, "both slots held");
+        await sleep(200); // the crashed lease has expired; the set itself lives on
+        assert.equal(await admin.exists(`${prefix}:c:k`), 1);
+        const after = await survivor.admit({ scopes, estimatedTokens: 0 });
+        assert.equal(after.allowed, true, "the expired lease no longer counts");
+        assert.equal((await survivor.admit({ scopes, estimatedTokens: 0 })).allowed, false);
       } finally {
         await survivor.close();
+      }
+    });
+
+    it("a refund after Redis lost data never takes back more than the slot holds", async () => {
+      const prefix = `${runPrefix}:loss`;
+      const limiter = createRedisLimiter({ url, prefix, windowMs: 2_000, slotMs: 200 });
+      const scopes = [{ key: "k", limits: { tokensPerMinute: 1_000 } }];
+      try {
+        for (let attempt = 0; ; attempt++) {
+          const lost = await limiter.admit({ scopes, estimatedTokens: 300 });
+          await admin.del(`${prefix}:w:k`); // Redis lost the window (failover without the write)
+          const sameSlot = await limiter.admit({ scopes, estimatedTokens: 100 });
+          assert.ok(lost.allowed && sameSlot.allowed);
+          if (lost.ticket.scopes[0]?.tokenSlot !== sameSlot.ticket.scopes[0]?.tokenSlot) {
+            assert.ok(attempt < 5, "could not land two admissions in one slot");
+            await admin.del(`${prefix}:w:k`);
+            continue;
+          }
+          await sleep(220);
+          const later = await limiter.admit({ scopes, estimatedTokens: 100 });
+          assert.ok(later.allowed);
+          assert.equal(later.headers.remainingTokens, 800);
+          // Refunding 300 from a slot that holds 100 takes back 100, not 300 from the total.
+          await limiter.settle(lost.ticket, { tokens: 0 });
+          const check = await limiter.admit({ scopes, estimatedTokens: 0 });
+          assert.equal(check.headers.remainingTokens, 900);
+          break;
+        }
+      } finally {
+        await limiter.close();
+      }
+    });
+
+    it("leaves no key without an expiry", async () => {
+      const prefix = `${runPrefix}:expiry`;
+      const limiter = createRedisLimiter({ url, prefix, leaseMs: 60_000 });
+      try {
+        const scope = (key: string) => [
+          { key, limits: { requestsPerMinute: 5, tokensPerMinute: 100, concurrency: 1 } },
+        ];
+        await limiter.admit({ scopes: scope("too-large"), estimatedTokens: 500 }); // refused on a fresh scope
+        const held = await limiter.admit({ scopes: scope("held"), estimatedTokens: 10 });
+        assert.ok(held.allowed);
+        await limiter.admit({ scopes: scope("held"), estimatedTokens: 10 }); // refused: concurrency
+        const settled = await limiter.admit({ scopes: scope("settled"), estimatedTokens: 10 });
+        assert.ok(settled.allowed);
+        await limiter.settle(settled.ticket, { tokens: 50 });
+        let cursor = "0";
+        let checked = 0;
+        do {
+          const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 100);
+          cursor = next;
+          for (const key of keys) {
+            checked += 1;
+            assert.ok((await admin.pttl(key)) > 0, `${key} has no TTL`);
+          }
+        } while (cursor !== "0");
+        assert.ok(checked >= 4, `checked ${checked} keys`);
+      } finally {
+        await limiter.close();
       }
     });
 

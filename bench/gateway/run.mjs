@@ -25,7 +25,7 @@ const { values: flags } = parseArgs({
     duration: { type: "string" },
     "rate-duration": { type: "string" },
     rate: { type: "string", default: "1000" },
-    "rate-connections": { type: "string", default: "1" },
+    "rate-connections": { type: "string", default: "4" },
     connections: { type: "string", default: "50" },
     streams: { type: "string" },
     calls: { type: "string" },
@@ -33,14 +33,16 @@ const { values: flags } = parseArgs({
     "no-portkey": { type: "boolean", default: false },
     write: { type: "boolean" },
     json: { type: "string" },
+    "from-json": { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
 if (flags.help) {
   console.log(`usage: node bench/gateway/run.mjs [--quick] [--rounds N] [--duration S] [--rate-duration S]
   [--rate R] [--rate-connections N] [--connections N] [--streams N] [--calls N] [--warmup S]
-  [--no-portkey] [--write | --no-write] [--json FILE]
-Full run by default (writes BENCHMARKS.md); --quick is a short smoke run that does not write.`);
+  [--no-portkey] [--write | --no-write] [--json FILE] [--from-json FILE]
+Full run by default (writes BENCHMARKS.md); --quick is a short smoke run that does not write;
+--json saves the results, --from-json re-renders BENCHMARKS.md from them without running.`);
   process.exit(0);
 }
 const quick = flags.quick;
@@ -60,15 +62,32 @@ const settings = {
 };
 const writeReport = flags.write ?? !quick;
 
+// Re-render BENCHMARKS.md from a saved --json result (no load is run).
+if (flags["from-json"]) {
+  const { readFileSync } = await import("node:fs");
+  const { judge, renderMarkdown, updateBenchmarksFile } = await import("./lib/report.mjs");
+  const { summary } = JSON.parse(readFileSync(flags["from-json"], "utf8"));
+  summary.goals = judge(summary);
+  updateBenchmarksFile(join(repoRoot, "BENCHMARKS.md"), renderMarkdown(summary));
+  console.log("rewrote BENCHMARKS.md from", flags["from-json"]);
+  process.exit(0);
+}
+
 // Bench dependencies live in bench/gateway only (Portkey pins its own hono); install on first use.
-if (!existsSync(join(benchDir, "node_modules/autocannon")) || !existsSync(join(benchDir, "node_modules/@portkey-ai/gateway"))) {
+if (
+  !existsSync(join(benchDir, "node_modules/autocannon")) ||
+  !existsSync(join(benchDir, "node_modules/@portkey-ai/gateway"))
+) {
   console.log("installing bench dependencies in bench/gateway ...");
   execFileSync("npm", ["install", "--prefix", benchDir, "--no-audit", "--no-fund"], { stdio: "inherit" });
 }
 
+// Modelport runs compiled, as `npm start` runs it.
+execFileSync(process.execPath, [join(repoRoot, "scripts/build.mjs")], { stdio: "inherit" });
+
 const { load } = await import("./lib/load.mjs");
 const { probeCalls, probeStreams } = await import("./lib/probe.mjs");
-const { memoryMB, stop, tailOf } = await import("./lib/processes.mjs");
+const { machineCpuSeconds, memoryMB, stop, tailOf } = await import("./lib/processes.mjs");
 const { startMock, startModelport, startPortkey } = await import("./lib/systems.mjs");
 const { summarize, renderTable, renderMarkdown, updateBenchmarksFile } = await import("./lib/report.mjs");
 
@@ -81,8 +100,20 @@ process.once("SIGINT", () => cleanup().then(() => process.exit(130)));
 
 const log = (message) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 
+// How busy the machine is before we start: other work on the same cores skews every figure.
+async function busyCores(seconds) {
+  const before = machineCpuSeconds();
+  await new Promise((resolveWait) => setTimeout(resolveWait, seconds * 1000));
+  const after = machineCpuSeconds();
+  return (after.busy - before.busy) / seconds;
+}
+
 try {
   log(`work dir ${workDir}`);
+  const busyBefore = await busyCores(2);
+  log(
+    `machine busy before the run: ${busyBefore.toFixed(2)} cores${busyBefore > 0.3 ? " (not idle: expect noisy figures)" : ""}`,
+  );
   const mock = await startMock({ benchDir, workDir, chunks: settings.mockChunks, intervalMs: settings.mockIntervalMs });
   started.push(mock);
   const modelport = await startModelport({ repoRoot, workDir, upstreamBaseUrl: mock.upstreamBaseUrl });
@@ -160,8 +191,17 @@ try {
     log(`stream and call probes r${round + 1} done`);
   }
 
-  const memory = Object.fromEntries(systems.map((s) => [s.name, { idle: idleMemory[s.name], ...memoryMB(s.proc.pid) }]));
-  const summary = summarize({ settings, rounds, memory, systems: systems.map((s) => s.name), portkeyError });
+  const memory = Object.fromEntries(
+    systems.map((s) => [s.name, { idle: idleMemory[s.name], ...memoryMB(s.proc.pid) }]),
+  );
+  const summary = summarize({
+    settings,
+    rounds,
+    memory,
+    systems: systems.map((s) => s.name),
+    portkeyError,
+    busyBefore,
+  });
   console.log(`\n${renderTable(summary)}\n`);
 
   if (flags.json) writeFileSync(flags.json, `${JSON.stringify({ settings, summary }, null, 2)}\n`);

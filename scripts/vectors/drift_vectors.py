@@ -2,7 +2,8 @@
 """Reference vectors for Modelport's drift tests (src/monitoring/drift/fixtures/*.json).
 
 Run from the repository root: `python3 scripts/vectors/drift_vectors.py` (numpy + scipy; the
-fixtures committed were made with scipy 1.17.1 and numpy 2.4). Evidently itself is not installed
+fixtures committed were made with scipy 1.17.1 and numpy 2.4), then
+`npx biome format --write src/monitoring/drift/fixtures` (the repository's JSON style). Evidently itself is not installed
 here: its drift functions are reproduced below with numpy/scipy exactly as its source computes
 them, each citing the file in evidentlyai/evidently (src/evidently/legacy/calculations/stattests/).
 Tests read the JSON; nothing here runs at test time.

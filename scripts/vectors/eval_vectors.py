@@ -5,7 +5,8 @@ Run with Debian's interpreter, which has python3-sklearn (1.2.1 on bookworm):
 
     /usr/bin/python3 scripts/vectors/eval_vectors.py
 
-It writes src/training/evaluation/fixtures/{classification,regression,calibration}.json and then
+It writes src/training/evaluation/fixtures/{classification,regression,calibration,preprocessing}.json
+(the last one checks src/training/preprocessing's scalers and tf-idf against sklearn) and then
 formats them with biome (so `npm run lint` stays clean). The TypeScript tests compare against these
 files to 1e-12 relative; they never need Python. Inputs are seeded, so re-running reproduces the
 same files unless sklearn's definitions change (which is what a diff would then show).
@@ -24,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import sklearn
 from sklearn import metrics
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "src" / "training" / "evaluation" / "fixtures"
@@ -260,6 +263,57 @@ def regression_cases(rng):
     ]
 
 
+def preprocessing_cases(rng):
+    train_docs = [
+        "Win MONEY now!!! Click http://spam.example/win now",
+        "Meeting at 10am: agenda attached, see you at the meeting",
+        "Café naïve résumé — e-mail the résumé to me_2@example.org",
+        "free free FREE offer, limited offer, act now",
+        "lunch? the usual place at noon",
+        "a b c single letters are dropped; 42 and x1 are kept",
+        "Re: the agenda for tomorrow's meeting",
+        "",
+    ]
+    test_docs = ["unknown words only zzz", "FREE meeting now now now", "", "résumé"]
+    max_tokens = 12
+    analyzer = CountVectorizer().build_analyzer()
+    tokens = [analyzer(doc) for doc in train_docs]
+    # Vocabulary rule of src/training/preprocessing/fit.ts: document frequency desc, then term.
+    df = {}
+    for doc_tokens in tokens:
+        for term in set(doc_tokens):
+            df[term] = df.get(term, 0) + 1
+    vocabulary = [t for t, _ in sorted(df.items(), key=lambda item: (-item[1], item[0]))[:max_tokens]]
+    tfidf = TfidfVectorizer(vocabulary=vocabulary).fit(train_docs)
+    counts = CountVectorizer(vocabulary=vocabulary)
+    binary = CountVectorizer(vocabulary=vocabulary, binary=True)
+
+    x_train = rng.normal(5, 3, (30, 3))
+    x_train[:, 2] = 7.0  # a constant column: sklearn keeps scale 1
+    x_test = rng.normal(5, 6, (6, 3))
+    standard = StandardScaler().fit(x_train)
+    minmax = MinMaxScaler().fit(x_train)
+    return {
+        "text": {
+            "trainDocs": train_docs,
+            "testDocs": test_docs,
+            "maxTokens": max_tokens,
+            "tokens": tokens,
+            "vocabulary": vocabulary,
+            "idf": plain(tfidf.idf_),
+            "tfidf": plain(tfidf.transform(test_docs).toarray()),
+            "counts": plain(counts.transform(test_docs).toarray()),
+            "binary": plain(binary.transform(test_docs).toarray()),
+        },
+        "scaling": {
+            "train": plain(x_train),
+            "test": plain(x_test),
+            "standard": {"mean": plain(standard.mean_), "scale": plain(standard.scale_), "test": plain(standard.transform(x_test))},
+            "minMax": {"test": plain(minmax.transform(x_test))},
+        },
+    }
+
+
 def main():
     rng = np.random.RandomState(20240611)
     generator = {
@@ -275,6 +329,7 @@ def main():
         "classification.json": {"generator": generator, "cases": classification},
         "calibration.json": {"generator": generator, "cases": calibration_cases(rng, classification)},
         "regression.json": {"generator": generator, "cases": regression_cases(rng)},
+        "preprocessing.json": {"generator": generator, **preprocessing_cases(rng)},
     }
     OUT.mkdir(parents=True, exist_ok=True)
     paths = []

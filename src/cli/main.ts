@@ -1,7 +1,10 @@
 import { Command, CommanderError } from "commander";
 import { modelportVersion } from "../server/version.js";
+import { registerAudit } from "./commands/audit.js";
 import { registerConfig } from "./commands/config.js";
+import { registerDrift } from "./commands/drift.js";
 import { registerKeys } from "./commands/keys.js";
+import { registerPii } from "./commands/pii.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTenants } from "./commands/tenants.js";
 import { reportError } from "./output.js";
@@ -17,6 +20,9 @@ export async function main(argv: string[]): Promise<number> {
   registerTenants(program);
   registerKeys(program);
   registerConfig(program);
+  registerAudit(program);
+  registerPii(program);
+  registerDrift(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

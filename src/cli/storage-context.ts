@@ -15,13 +15,19 @@ export async function withTenantService<T>(
   const { deriveKey } = await import("../server/master-key.js");
   const { createTenantService } = await import("../commerce/tenant-service.js");
   const { systemClock } = await import("../core/clock.js");
+  const { createAuditLog } = await import("../privacy/audit/audit-log.js");
   const settings = resolveSettings(flags, process.env);
-  const { storage, masterKey } = await openCheckedStorage(settings);
+  const { storage, handle, masterKey } = await openCheckedStorage(settings);
   try {
+    const audit = createAuditLog({ database: handle, masterKey, dataDir: settings.dataDir, clock: systemClock });
     const tenants = createTenantService({
       storage,
       hashingKey: deriveKey(masterKey, "api-key-hashing"),
       clock: systemClock,
+      // The local CLI acts as the operator; what it changes is on the trail like any admin call.
+      audit: { record: (event) => audit.record(event as Parameters<typeof audit.record>[0]) },
+      onAuditError: (error) =>
+        process.stderr.write(`modelport: warning: audit trail write failed: ${(error as Error).message}\n`),
     });
     return await run({ tenants, storage });
   } finally {

@@ -17,7 +17,13 @@ describe("rbac", () => {
   });
   it("keeps operator-only permissions from every tenant role", () => {
     for (const role of roles) {
-      for (const permission of ["tenants:create", "tenants:list-all", "tenant:limits", "metrics:read"] as const)
+      for (const permission of [
+        "tenants:create",
+        "tenants:list-all",
+        "tenant:limits",
+        "metrics:read",
+        "audit:verify",
+      ] as const)
         assert.equal(can(actor(role), permission), false, `${role} ${permission}`);
     }
   });

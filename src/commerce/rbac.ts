@@ -23,15 +23,16 @@ export type Permission =
   | "audit:read"
   | "requests:read"
   | "requests:erase"
+  | "audit:verify"
   | "metrics:read";
 
 const everyone: Role[] = ["owner", "admin", "developer", "billing", "viewer"];
 
 /** Permissions a tenant role grants; operator-only permissions appear nowhere here. */
-const grants: Record<
-  Exclude<Permission, "tenants:create" | "tenants:list-all" | "tenant:limits" | "metrics:read">,
-  Role[]
-> = {
+/** Operator-only permissions: no tenant role holds them. */
+type OperatorPermission = "tenants:create" | "tenants:list-all" | "tenant:limits" | "metrics:read" | "audit:verify";
+
+const grants: Record<Exclude<Permission, OperatorPermission>, Role[]> = {
   "tenant:read": everyone,
   "keys:read": ["owner", "admin", "developer", "viewer"],
   "keys:create": ["owner", "admin", "developer"],

@@ -1,3 +1,4 @@
+import type { AuditEventInput, AuditRecorder } from "../core/audit.js";
 import type { Clock } from "../core/clock.js";
 import { ModelportError } from "../core/errors.js";
 import { randomId } from "../core/ids.js";
@@ -61,9 +62,21 @@ export function createTenantService(options: {
   hashingKey: Buffer;
   clock: Clock;
   onKeyChanged?: (keyId: string) => void;
+  /** Every change is recorded here (after it commits); a failed write is reported, not thrown. */
+  audit?: AuditRecorder | undefined;
+  onAuditError?: (error: unknown) => void;
 }) {
   const { storage, hashingKey, clock } = options;
   const nowIso = () => new Date(clock.now()).toISOString();
+
+  async function audited(actor: Actor, event: Omit<AuditEventInput, "actor">): Promise<void> {
+    if (!options.audit) return;
+    try {
+      await options.audit.record({ ...event, actor: actor.kind === "operator" ? "admin" : `key:${actor.keyId}` });
+    } catch (error) {
+      options.onAuditError?.(error);
+    }
+  }
 
   async function resolveTenant(
     actor: Actor,
@@ -136,6 +149,12 @@ export function createTenantService(options: {
       limits: checkLimits(input.limits ?? {}),
       rotatedFromId,
     });
+    await audited(actor, {
+      action: rotatedFromId ? "api-key-rotated" : "api-key-created",
+      tenantId: tenant.id,
+      target: `api-key:${record.id}`,
+      details: { prefix, scopes: scopes.join(","), role, rotatedFromId },
+    });
     return { key, record: viewKey(record), tenant };
   }
 
@@ -150,12 +169,19 @@ export function createTenantService(options: {
           "tenant name must be 1-63 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
           "name",
         );
-      return storage.tenants.create({
+      const tenant = await storage.tenants.create({
         id: randomId("ten", 16),
         name,
         createdAt: nowIso(),
         limits: checkLimits(limits),
       });
+      await audited(actor, {
+        action: "tenant-created",
+        tenantId: tenant.id,
+        target: `tenant:${tenant.id}`,
+        details: { name },
+      });
+      return tenant;
     },
 
     async listTenants(actor: Actor): Promise<TenantRecord[]> {
@@ -169,6 +195,12 @@ export function createTenantService(options: {
       const tenant = await resolveTenant(actor, idOrName, "tenant:limits");
       const updated = await storage.tenants.updateLimits(tenant.id, checkLimits(limits, tenant.limits));
       if (!updated) throw new ModelportError("MP_NOT_FOUND", `no tenant '${idOrName}'`);
+      await audited(actor, {
+        action: "limits-changed",
+        tenantId: tenant.id,
+        target: `tenant:${tenant.id}`,
+        details: { ...updated.limits },
+      });
       return updated;
     },
 
@@ -185,6 +217,7 @@ export function createTenantService(options: {
       const record = await storage.apiKeys.revoke(id, nowIso());
       if (!record) throw new ModelportError("MP_NOT_FOUND", `no API key with id '${id}'`);
       options.onKeyChanged?.(id);
+      await audited(actor, { action: "api-key-revoked", tenantId: record.tenantId, target: `api-key:${id}` });
       return viewKey(record);
     },
 
@@ -196,6 +229,13 @@ export function createTenantService(options: {
       });
       if (!updated) throw new ModelportError("MP_NOT_FOUND", `no API key with id '${id}'`);
       options.onKeyChanged?.(id);
+      if (changes.limits)
+        await audited(actor, {
+          action: "limits-changed",
+          tenantId: key.tenantId,
+          target: `api-key:${id}`,
+          details: { ...updated.limits },
+        });
       return viewKey(updated);
     },
 
@@ -234,7 +274,7 @@ export function createTenantService(options: {
       if (!emailPattern.test(input.email)) throw invalid("email must be an email address", "email");
       if (!roles.includes(input.role)) throw invalid(`role must be one of ${roles.join(", ")}`, "role");
       authorizeGrant(actor, input.role);
-      return storage.users.create({
+      const user = await storage.users.create({
         id: randomId("usr", 16),
         tenantId: tenant.id,
         email: input.email.toLowerCase(),
@@ -242,6 +282,14 @@ export function createTenantService(options: {
         createdAt: nowIso(),
         disabledAt: null,
       });
+      await audited(actor, {
+        action: "user-created",
+        tenantId: tenant.id,
+        target: `user:${user.id}`,
+        details: { role: user.role },
+        sensitive: { email: user.email },
+      });
+      return user;
     },
 
     async listUsers(actor: Actor, tenantIdOrName: string): Promise<UserRecord[]> {
@@ -268,6 +316,12 @@ export function createTenantService(options: {
         ...(changes.disabled !== undefined ? { disabledAt: changes.disabled ? nowIso() : null } : {}),
       });
       if (!updated) throw new ModelportError("MP_NOT_FOUND", `no user '${userId}' in this tenant`);
+      await audited(actor, {
+        action: changes.disabled ? "user-disabled" : "user-updated",
+        tenantId: tenant.id,
+        target: `user:${userId}`,
+        details: { role: updated.role, disabled: updated.disabledAt !== null },
+      });
       // Keys acting as this user change with it: evict them from every auth cache in this process.
       for (const key of await storage.apiKeys.listForTenant(tenant.id))
         if (key.userId === userId) options.onKeyChanged?.(key.id);

@@ -116,7 +116,10 @@ export const configSchema = z.strictObject({
     .prefault({}),
   requestLog: z
     .strictObject({
-      enabled: z.boolean().default(true).describe("Keep one record per inference request (searchable in the admin API)."),
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe("Keep one record per inference request (searchable in the admin API)."),
       retentionDays: positiveInt.max(3_650).default(30).describe("Records older than this are deleted hourly."),
     })
     .prefault({}),

@@ -53,6 +53,8 @@ export const errorCodes = {
   MP_AUDIT_BROKEN: spec(500, false, "api_error"),
   /** The shared rate limiter (Redis) cannot be reached, so admission cannot be decided. */
   MP_LIMITER_UNAVAILABLE: spec(503, true, "api_error"),
+  /** A drift check found dataset drift and the caller asked for that to fail (`--fail-on-drift`). */
+  MP_DRIFT_DETECTED: spec(409, false, "invalid_request_error"),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof errorCodes;

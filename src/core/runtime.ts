@@ -26,6 +26,12 @@ export interface InvokeContext {
   signal: AbortSignal;
   requestId: string;
   timeouts: RuntimeTimeouts;
+  /**
+   * When present, the runtime adds the time it spent waiting on the model (network round trip and
+   * generation, to the first byte for streams) to `waitMs`; the gateway reports the rest of a
+   * request's time as its own overhead. Runtimes that leave it at 0 are timed by the router.
+   */
+  timing?: { waitMs: number };
 }
 
 /**

@@ -1,7 +1,10 @@
 import type { Principal } from "../commerce/authenticator.js";
 import type { Actor } from "../commerce/rbac.js";
 
-/** What stages put on a request's context for later stages (hono `c.var`). */
+/**
+ * What stages put on a request's context for later stages. Read with `c.get("name")`, not `c.var`:
+ * hono builds a fresh object on every `c.var` access, which showed up in the gateway profile.
+ */
 export interface GatewayVariables {
   requestId: string;
   /** performance.now() when the request arrived. */

@@ -32,12 +32,12 @@ export function openaiErrorBody(error: ModelportError) {
 export function errorResponse(c: Context<GatewayEnv>, thrown: unknown): Response {
   const internal = !(thrown instanceof ModelportError);
   const error = internal ? toModelportError(thrown) : thrown;
-  const shown = internal ? new ModelportError("MP_INTERNAL", `internal error (request ${c.var.requestId})`) : error;
+  const shown = internal ? new ModelportError("MP_INTERNAL", `internal error (request ${c.get("requestId")})`) : error;
   c.set("errorCode", shown.code);
   if (shown.retryAfterSeconds !== undefined && shown.status === 429)
     c.header("retry-after", String(Math.max(1, Math.ceil(shown.retryAfterSeconds))));
   const status = shown.status as ContentfulStatusCode;
-  switch (c.var.protocol) {
+  switch (c.get("protocol")) {
     case "oip":
       return c.json({ error: shown.message }, status);
     case "admin":

@@ -3,7 +3,7 @@ import type { Authenticator } from "../commerce/authenticator.js";
 import type { TenantService } from "../commerce/tenant-service.js";
 import { ModelportError } from "../core/errors.js";
 import type { Metrics } from "../monitoring/metrics.js";
-import { type RequestLogAdmin, registerAdminRoutes } from "./admin/routes.js";
+import { type AuditAdmin, type RequestLogAdmin, registerAdminRoutes } from "./admin/routes.js";
 import type { FinishedRequest, GatewayEnv } from "./context.js";
 import type { EndpointRegistry } from "./endpoint-registry.js";
 import { errorResponse } from "./http-errors.js";
@@ -28,6 +28,7 @@ export interface GatewayDeps {
   /** Called once per inference request when it is over (request log, metering). */
   onFinished?: ((request: FinishedRequest) => void) | undefined;
   requestLog?: RequestLogAdmin | undefined;
+  audit?: AuditAdmin | undefined;
 }
 
 /**

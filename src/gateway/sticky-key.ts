@@ -13,11 +13,11 @@ export function stickyKeyFor(
 ): string | undefined {
   switch (endpoint.config.sticky) {
     case "user":
-      return user ?? c.req.header("x-modelport-user") ?? c.var.principal?.tenantId;
+      return user ?? c.req.header("x-modelport-user") ?? c.get("principal")?.tenantId;
     case "tenant":
-      return c.var.principal?.tenantId;
+      return c.get("principal")?.tenantId;
     case "key":
-      return c.var.principal?.keyId;
+      return c.get("principal")?.keyId;
     default:
       return undefined;
   }

@@ -6,14 +6,20 @@ import pino from "pino";
  * that carries headers.
  */
 export function createLogger(level: string) {
-  return pino({
-    level,
-    base: { service: "modelport" },
-    redact: {
-      paths: ["authorization", "*.authorization", "headers.authorization", "apiKey", "*.apiKey", "key", "token"],
-      censor: "[redacted]",
+  // Asynchronous, buffered writes: a synchronous write per access-log line cost ~60 µs per request
+  // (bench/gateway). `logger.flush()` on shutdown and pino's exit handling drain the buffer.
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  return pino(
+    {
+      level,
+      base: { service: "modelport" },
+      redact: {
+        paths: ["authorization", "*.authorization", "headers.authorization", "apiKey", "*.apiKey", "key", "token"],
+        censor: "[redacted]",
+      },
     },
-  });
+    destination,
+  );
 }
 
 export type Logger = ReturnType<typeof createLogger>;

@@ -4,6 +4,7 @@ import { serve } from "@hono/node-server";
 import { createAuthenticator } from "../commerce/authenticator.js";
 import { createTenantService } from "../commerce/tenant-service.js";
 import type { Settings } from "../config/settings.js";
+import type { AuditRecorder } from "../core/audit.js";
 import { type Clock, systemClock } from "../core/clock.js";
 import { ModelportError } from "../core/errors.js";
 import type { ModelRuntime } from "../core/runtime.js";
@@ -14,6 +15,8 @@ import { endUserHash } from "../monitoring/request-log/end-user.js";
 import { createRequestLogRepository } from "../monitoring/request-log/repository.js";
 import { scheduleRetention } from "../monitoring/request-log/retention.js";
 import { createRequestLogWriter } from "../monitoring/request-log/writer.js";
+import { isAuditAction } from "../privacy/audit/audit-actions.js";
+import { type AuditLog, createAuditLog } from "../privacy/audit/audit-log.js";
 import { bootstrapAdminToken } from "./admin-token.js";
 import { createLogger, type Logger } from "./logger.js";
 import { deriveKey } from "./master-key.js";
@@ -31,6 +34,17 @@ export interface RunningServer {
   logger: Logger;
   /** Stops accepting, drains in-flight requests (streams included), flushes, closes. */
   shutdown(reason: string): Promise<void>;
+}
+
+/** The audit port for feature modules: checks each action name against the trail's list. */
+function auditRecorder(audit: AuditLog): AuditRecorder {
+  return {
+    record(event) {
+      if (!isAuditAction(event.action))
+        return Promise.reject(new ModelportError("MP_INTERNAL", `unknown audit action '${event.action}'`));
+      return audit.record({ ...event, action: event.action });
+    },
+  };
 }
 
 /** The composition root: config → storage, runtimes, router → gateway app → HTTP server. */
@@ -57,7 +71,21 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     cacheTtlMs: config.auth.keyCacheTtlMs,
     onError: (error) => logger.warn({ err: error }, "could not record key use"),
   });
-  const tenants = createTenantService({ storage, hashingKey, clock, onKeyChanged: (id) => authenticator.forget(id) });
+  const audit = createAuditLog({
+    database: handle,
+    masterKey,
+    dataDir: settings.dataDir,
+    clock,
+    checkpointEvery: 1000,
+  });
+  const tenants = createTenantService({
+    storage,
+    hashingKey,
+    clock,
+    onKeyChanged: (id) => authenticator.forget(id),
+    audit: auditRecorder(audit),
+    onAuditError: (error) => logger.error({ err: { message: (error as Error).message } }, "audit trail write failed"),
+  });
 
   const requestLogRepository = createRequestLogRepository(handle.db);
   const requestLog = config.requestLog.enabled
@@ -92,6 +120,7 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     accessLogger: config.logging.accessLog ? logger : undefined,
     isDraining: () => draining,
     onFinished: requestLog ? (request) => requestLog.append(requestLogEntry(request, endUserKey)) : undefined,
+    audit,
     requestLog: config.requestLog.enabled
       ? {
           search: (query) => requestLogRepository.search(query),
@@ -148,10 +177,16 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
       router.close();
       stopRetention();
       await requestLog?.close();
+      // A signed checkpoint at shutdown anchors everything appended since the last one.
+      await audit
+        .createCheckpoint()
+        .catch((error) =>
+          logger.error({ err: { message: (error as Error).message } }, "audit checkpoint at shutdown failed"),
+        );
       await Promise.allSettled([...runtimes.values()].map((runtime) => runtime.close()));
       await storage.close();
       logger.info("stopped");
-      logger.flush();
+      await new Promise<void>((resolveFlush) => logger.flush(() => resolveFlush()));
     })();
     return shutdownPromise;
   }

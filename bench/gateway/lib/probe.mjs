@@ -39,7 +39,8 @@ function once(agent, system, body, onFirstData) {
 }
 
 function check(system, response, stream) {
-  if (response.status !== 200) throw new Error(`${system.label}: HTTP ${response.status}: ${response.text.slice(0, 300)}`);
+  if (response.status !== 200)
+    throw new Error(`${system.label}: HTTP ${response.status}: ${response.text.slice(0, 300)}`);
   const ok = stream
     ? response.firstDataMs !== undefined && response.text.trimEnd().endsWith("data: [DONE]")
     : response.text.includes('"chat.completion"');

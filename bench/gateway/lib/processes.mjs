@@ -102,6 +102,7 @@ export function machineCpuSeconds() {
 /** VmRSS (now) and VmHWM (peak) of a process, in MB (10^6 bytes, the stricter reading of a goal in MB). */
 export function memoryMB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const read = (name) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"))?.[1] ?? Number.NaN) * 1024 / 1e6;
+  const read = (name) =>
+    (Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"))?.[1] ?? Number.NaN) * 1024) / 1e6;
   return { rss: read("VmRSS"), peak: read("VmHWM") };
 }

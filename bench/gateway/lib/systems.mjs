@@ -35,7 +35,7 @@ export async function startMock({ benchDir, workDir, chunks, intervalMs }) {
   };
 }
 
-export async function startModelport({ repoRoot, workDir, upstreamBaseUrl }) {
+export async function startModelport({ repoRoot, workDir, upstreamBaseUrl, nodeArgs = [], configPatch = {} }) {
   const port = await freePort();
   const adminToken = `bench-admin-${randomBytes(16).toString("hex")}`;
   const configFile = join(workDir, "modelport.json");
@@ -45,7 +45,7 @@ export async function startModelport({ repoRoot, workDir, upstreamBaseUrl }) {
     configFile,
     JSON.stringify(
       {
-        logging: { level: "info" },
+        logging: { level: "info", ...configPatch.logging },
         providers: { mock: { type: "openai", baseUrl: upstreamBaseUrl, apiKey: "sk-bench" } },
         endpoints: {
           chat: {
@@ -62,7 +62,9 @@ export async function startModelport({ repoRoot, workDir, upstreamBaseUrl }) {
   const proc = spawnLogged(
     process.execPath,
     [
+      ...nodeArgs,
       join(repoRoot, "bin/modelport.js"),
+      "--compiled", // as `npm start` runs it: dist/ from scripts/build.mjs, no tsx loader
       "serve",
       "--config",
       configFile,

@@ -104,7 +104,11 @@ export async function runAuditList(
     return;
   }
   printTable(
-    page.entries.map((entry) => ({ ...entry, tenantId: entry.tenantId ?? "-", details: JSON.stringify(entry.details) })),
+    page.entries.map((entry) => ({
+      ...entry,
+      tenantId: entry.tenantId ?? "-",
+      details: JSON.stringify(entry.details),
+    })),
     ["seq", "time", "tenantId", "actor", "action", "target", "details"],
   );
   if (page.nextCursor !== undefined) process.stdout.write(`more: --cursor ${page.nextCursor}\n`);

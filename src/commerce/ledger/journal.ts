@@ -24,6 +24,8 @@ export interface UsageJournal {
   readonly path: string;
   /** Durably appends one record (one autocommit transaction); returns its sequence number. */
   append(record: UsageRecord): number;
+  /** Durably appends many records in ONE transaction (group commit); returns their sequence numbers. */
+  appendMany(records: readonly UsageRecord[]): number[];
   /** Entries with seq > `afterSeq`, oldest first. */
   readAfter(afterSeq: number, limit: number): JournalEntry[];
   /** Removes every entry with seq ≤ `seq` (they are in the main database). */
@@ -66,11 +68,17 @@ export function openJournal(path: string, options: { synchronous?: JournalSynchr
   const deleteUpTo = connection.prepare("delete from usage_journal where seq <= ?");
   const countAll = connection.prepare("select count(*) as n from usage_journal");
   let open = true;
+  const appendAll = connection.transaction((records: readonly UsageRecord[]) =>
+    records.map((record) => Number(insert.run(JSON.stringify(recordToTuple(record))).lastInsertRowid)),
+  );
 
   return {
     path: file,
     append(record) {
       return Number(insert.run(JSON.stringify(recordToTuple(record))).lastInsertRowid);
+    },
+    appendMany(records) {
+      return appendAll(records);
     },
     readAfter(afterSeq, limit) {
       const rows = selectAfter.all(afterSeq, limit) as { seq: number; payload: string }[];

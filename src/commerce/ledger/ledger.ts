@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type BetterSqlite3 from "better-sqlite3";
 import { ModelportError } from "../../core/errors.js";
 import type { DatabaseHandle } from "../../storage/database-handle.js";
 import { defaultJournalFileName, type JournalEntry, type JournalSynchronous, openJournal } from "./journal.js";
@@ -19,6 +20,12 @@ export interface LedgerOptions {
    */
   maxBufferedRecords?: number;
   journalSynchronous?: JournalSynchronous;
+  /**
+   * SQLite only: the better-sqlite3 connection behind `handle` (the same one kysely uses). When
+   * given, batches use cached prepared statements instead of a multi-row INSERT compiled per
+   * batch, about twice as fast (BENCHMARKS.md). Leave unset for PostgreSQL.
+   */
+  sqliteConnection?: BetterSqlite3.Database | undefined;
   /** Background write failures (the writer retries on the next interval); pino's `warn` fits. */
   onError?: (error: unknown) => void;
 }
@@ -44,6 +51,13 @@ export interface Ledger {
    * Throws MP_INTERNAL for a malformed record and MP_SHUTTING_DOWN after `close()`.
    */
   record(usage: UsageRecord): void;
+  /**
+   * The same guarantee with group commit: records from every request that completes in the same
+   * event-loop turn share one journal transaction, and the promise resolves once it is durable.
+   * Await it before acknowledging the response. Under load this costs one commit per turn
+   * instead of one per request (see BENCHMARKS.md); rejects like `record()` throws.
+   */
+  recordGrouped(usage: UsageRecord): Promise<void>;
   /**
    * Start-up: moves every journal entry left by a previous run (a crash, a failed shutdown
    * flush) into the database. Idempotent; records already there are ignored. Returns how many
@@ -121,6 +135,7 @@ export function createLedger(options: LedgerOptions): Ledger {
       const result = await writeUsageBatch(
         options.handle,
         batch.map((entry) => entry.record),
+        { sqliteConnection: options.sqliteConnection },
       );
       stats.inserted += result.inserted;
       stats.duplicates += result.duplicates;
@@ -154,6 +169,7 @@ export function createLedger(options: LedgerOptions): Ledger {
    * that failed is retried here, so `flush` surfaces the database error to its caller.
    */
   async function flush(): Promise<void> {
+    commitGroup();
     if (writing !== undefined) await writing.catch(() => undefined);
     await drain();
     if (buffer.length > 0 || spilled) await drain();
@@ -173,18 +189,62 @@ export function createLedger(options: LedgerOptions): Ledger {
     });
   }
 
+  function enqueue(seq: number, usage: UsageRecord): void {
+    if (!spilled && buffer.length < maxBuffered) {
+      buffer.push({ seq, record: usage });
+      lastTakenSeq = seq;
+    } else {
+      spilled = true;
+    }
+  }
+
+  let group:
+    | { records: UsageRecord[]; settle: { resolve: () => void; reject: (error: unknown) => void }[] }
+    | undefined;
+
+  function commitGroup(): void {
+    const current = group;
+    group = undefined;
+    if (current === undefined) return;
+    try {
+      if (closed) throw new ModelportError("MP_SHUTTING_DOWN", "the usage ledger is closed");
+      const seqs = journal.appendMany(current.records);
+      for (let index = 0; index < seqs.length; index += 1) {
+        enqueue(seqs[index] as number, current.records[index] as UsageRecord);
+      }
+    } catch (error) {
+      for (const { reject } of current.settle) reject(error);
+      return;
+    }
+    for (const { resolve } of current.settle) resolve();
+    if (buffer.length >= batchSize) scheduleKick();
+  }
+
   return {
     record(usage) {
       if (closed) throw new ModelportError("MP_SHUTTING_DOWN", "the usage ledger is closed");
       validateUsageRecord(usage);
-      const seq = journal.append(usage);
-      if (!spilled && buffer.length < maxBuffered) {
-        buffer.push({ seq, record: usage });
-        lastTakenSeq = seq;
-      } else {
-        spilled = true;
-      }
+      // A pending group holds earlier records; commit it first so sequence order = call order.
+      if (group !== undefined) commitGroup();
+      enqueue(journal.append(usage), usage);
       if (buffer.length >= batchSize) scheduleKick();
+    },
+
+    recordGrouped(usage) {
+      try {
+        if (closed) throw new ModelportError("MP_SHUTTING_DOWN", "the usage ledger is closed");
+        validateUsageRecord(usage);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return new Promise<void>((resolve, reject) => {
+        if (group === undefined) {
+          group = { records: [], settle: [] };
+          setImmediate(commitGroup);
+        }
+        group.records.push(usage);
+        group.settle.push({ resolve, reject });
+      });
     },
 
     async recover() {
@@ -198,6 +258,7 @@ export function createLedger(options: LedgerOptions): Ledger {
 
     async close() {
       if (closed) return;
+      commitGroup(); // records awaiting their group commit are journaled before the ledger closes
       closed = true;
       clearInterval(timer);
       try {

@@ -169,6 +169,24 @@ export function admitted(ticket: AdmissionTicket, observations: readonly ScopeOb
   return { allowed: true, ticket, headers: headersFor(observations) };
 }
 
+const finishedMark = Symbol("modelport.limiter.finished");
+
+/**
+ * Marks a ticket settled/released; false if it already was. A flag on the ticket itself (not a
+ * WeakSet) because it is on the hot path and WeakSet entries cost the garbage collector dearly.
+ */
+export function markFinished(ticket: AdmissionTicket): boolean {
+  const marked = ticket as AdmissionTicket & { [finishedMark]?: true };
+  if (marked[finishedMark]) return false;
+  marked[finishedMark] = true;
+  return true;
+}
+
+/** Undoes markFinished when the settle could not be applied (so a retry may still apply it). */
+export function unmarkFinished(ticket: AdmissionTicket): void {
+  delete (ticket as AdmissionTicket & { [finishedMark]?: true })[finishedMark];
+}
+
 /** Tokens a request needs free to be admitted: its estimate, and at least one. */
 export function tokenHeadroomNeeded(estimatedTokens: number): number {
   return Math.max(1, estimatedTokens);

@@ -4,6 +4,7 @@ import { randomId } from "../../core/ids.js";
 import {
   admitted,
   type DimensionObservation,
+  markFinished,
   refusal,
   resolveWindow,
   type ScopeObservation,
@@ -25,10 +26,12 @@ import { SlidingWindowCounter } from "./sliding-window.js";
  * The rate limiter for a single process: exact, O(1) per decision, no timers. Node runs one
  * decision at a time, so check-then-charge across scopes is atomic without locks.
  *
- * Memory stays bounded: scopes live in a Map kept in least-recently-used order, and each
- * decision looks at the two oldest entries and drops them if idle (nothing counted in the window
- * and no request in flight). So the map holds the scopes used within the last window plus the
- * ones with requests in flight, whatever the number of keys ever seen.
+ * Memory stays bounded without scanning: scopes live in two generations of maps. Every
+ * `windowMs + slotMs` the current map becomes the previous one and the old previous map is
+ * dropped whole; a scope used again is moved back into the current map. A scope dropped that way
+ * has been idle for at least a full window, so nothing it counted is still in the window. Scopes
+ * with requests in flight are also kept in a `pinned` map, so a long request keeps its slot.
+ * The maps hold the scopes used in the last two windows plus those with requests in flight.
  */
 export interface MemoryLimiterOptions extends LimiterWindowOptions {
   /** Injected so tests move time without sleeping. Default: the system clock. */
@@ -39,7 +42,6 @@ interface ScopeState {
   requests: SlidingWindowCounter | undefined;
   tokens: SlidingWindowCounter | undefined;
   inFlight: number;
-  lastUsedMs: number;
 }
 
 export interface MemoryLimiter extends RateLimiter {
@@ -47,34 +49,34 @@ export interface MemoryLimiter extends RateLimiter {
   scopeCount(): number;
 }
 
-const evictionsPerDecision = 2;
-
 export function createMemoryLimiter(options: MemoryLimiterOptions = {}): MemoryLimiter {
   const window = resolveWindow(options);
   const clock = options.clock ?? systemClock;
-  const scopes = new Map<string, ScopeState>();
-  const finished = new WeakSet<AdmissionTicket>();
   const idleAfterMs = window.windowMs + window.slotMs;
+  let current = new Map<string, ScopeState>();
+  let previous = new Map<string, ScopeState>();
+  const pinned = new Map<string, ScopeState>();
+  let rotatedAt = clock.now();
+  // Ticket ids only need to be unique within this process: a counter is cheaper than randomness.
+  const ticketPrefix = randomId("adm", 8);
+  let ticketSequence = 0;
 
-  function touch(key: string, now: number): ScopeState {
-    let state = scopes.get(key);
-    if (state)
-      scopes.delete(key); // re-inserted below: Map order is then least recently used first
-    else state = { requests: undefined, tokens: undefined, inFlight: 0, lastUsedMs: now };
-    state.lastUsedMs = now;
-    scopes.set(key, state);
-    return state;
+  function rotate(now: number): void {
+    if (now - rotatedAt < idleAfterMs) return;
+    previous = now - rotatedAt >= 2 * idleAfterMs ? new Map() : current;
+    current = new Map();
+    rotatedAt = now;
   }
 
-  function evictIdle(now: number): void {
-    for (let checked = 0; checked < evictionsPerDecision; checked++) {
-      const oldest = scopes.entries().next();
-      if (oldest.done) return;
-      const [key, state] = oldest.value;
-      if (now - state.lastUsedMs < idleAfterMs) return; // everything after it is newer still
-      scopes.delete(key);
-      if (state.inFlight > 0) scopes.set(key, state); // still holds slots: keep, move to the back
+  function touch(key: string): ScopeState {
+    let state = current.get(key);
+    if (!state) {
+      state = previous.get(key) ?? pinned.get(key);
+      if (state) previous.delete(key);
+      else state = { requests: undefined, tokens: undefined, inFlight: 0 };
+      current.set(key, state);
     }
+    return state;
   }
 
   function counter(existing: SlidingWindowCounter | undefined, slot: number): SlidingWindowCounter {
@@ -109,6 +111,7 @@ export function createMemoryLimiter(options: MemoryLimiterOptions = {}): MemoryL
   async function admit(request: AdmissionRequest): Promise<AdmissionDecision> {
     validateAdmission(request);
     const now = clock.now();
+    rotate(now);
     const slot = Math.floor(now / window.slotMs);
     const tokenNeed = tokenHeadroomNeeded(request.estimatedTokens);
     const states: ScopeState[] = [];
@@ -116,7 +119,7 @@ export function createMemoryLimiter(options: MemoryLimiterOptions = {}): MemoryL
     let allowed = true;
 
     for (const scope of request.scopes) {
-      const state = touch(scope.key, now);
+      const state = touch(scope.key);
       states.push(state);
       const observation: ScopeObservation = { key: scope.key };
       const { requestsPerMinute, tokensPerMinute, concurrency } = scope.limits;
@@ -137,7 +140,6 @@ export function createMemoryLimiter(options: MemoryLimiterOptions = {}): MemoryL
       }
       observations.push(observation);
     }
-    evictIdle(now);
     if (!allowed) return refusal(observations, window);
 
     const ticketScopes: TicketScope[] = [];
@@ -159,12 +161,13 @@ export function createMemoryLimiter(options: MemoryLimiterOptions = {}): MemoryL
       }
       if (observation.concurrency) {
         state.inFlight += 1;
+        if (state.inFlight === 1) pinned.set(scope.key, state);
         observation.concurrency.inUse = state.inFlight;
       }
       ticketScopes.push({ key: scope.key, tokenSlot, concurrency: observation.concurrency !== undefined });
     });
     const ticket: AdmissionTicket = {
-      id: randomId("adm"),
+      id: `${ticketPrefix}_${++ticketSequence}`,
       reservedTokens: request.estimatedTokens,
       scopes: ticketScopes,
       degraded: false,
@@ -174,19 +177,22 @@ export function createMemoryLimiter(options: MemoryLimiterOptions = {}): MemoryL
 
   function finish(ticket: AdmissionTicket, actualTokens: number): void {
     validateTokenCount(actualTokens, "actual tokens");
-    if (ticket.degraded || finished.has(ticket)) return;
-    finished.add(ticket);
+    if (ticket.degraded || !markFinished(ticket)) return;
     const now = clock.now();
+    rotate(now);
     const slot = Math.floor(now / window.slotMs);
     const delta = actualTokens - ticket.reservedTokens;
     for (const scope of ticket.scopes) {
-      const state = touch(scope.key, now);
+      const state = touch(scope.key);
       if (scope.tokenSlot !== null && delta !== 0) {
         state.tokens = counter(state.tokens, slot);
         if (state.tokens.isLive(scope.tokenSlot)) state.tokens.add(scope.tokenSlot, delta);
         else if (delta > 0) state.tokens.add(state.tokens.cursor, delta);
       }
-      if (scope.concurrency) state.inFlight = Math.max(0, state.inFlight - 1);
+      if (scope.concurrency && state.inFlight > 0) {
+        state.inFlight -= 1;
+        if (state.inFlight === 0) pinned.delete(scope.key);
+      }
     }
   }
 
@@ -199,8 +205,14 @@ export function createMemoryLimiter(options: MemoryLimiterOptions = {}): MemoryL
       finish(ticket, 0);
     },
     async close() {
-      scopes.clear();
+      current.clear();
+      previous.clear();
+      pinned.clear();
     },
-    scopeCount: () => scopes.size,
+    scopeCount: () => {
+      let count = current.size + previous.size;
+      for (const key of pinned.keys()) if (!current.has(key) && !previous.has(key)) count += 1;
+      return count;
+    },
   };
 }

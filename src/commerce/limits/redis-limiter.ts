@@ -5,9 +5,11 @@ import { randomId } from "../../core/ids.js";
 import {
   admitted,
   type DimensionObservation,
+  markFinished,
   refusal,
   resolveWindow,
   type ScopeObservation,
+  unmarkFinished,
   validateAdmission,
   validateTokenCount,
 } from "./decision.js";
@@ -107,7 +109,6 @@ export function createRedisLimiter(options: RedisLimiterOptions): RateLimiter {
     admit: { source: admitScript, sha: sha1(admitScript) },
     settle: { source: settleScript, sha: sha1(settleScript) },
   };
-  const finished = new WeakSet<AdmissionTicket>();
 
   /** EVALSHA, and on NOSCRIPT (a restarted or flushed Redis) load the script and run it again. */
   async function run(script: { source: string; sha: string }, keys: string[], args: (string | number)[]) {
@@ -185,7 +186,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): RateLimiter {
 
   async function finish(ticket: AdmissionTicket, actualTokens: number): Promise<void> {
     validateTokenCount(actualTokens, "actual tokens");
-    if (ticket.degraded || finished.has(ticket)) return;
+    if (ticket.degraded || !markFinished(ticket)) return;
     const delta = actualTokens - ticket.reservedTokens;
     const keys: string[] = [];
     const args: (string | number)[] = [window.slotMs, window.slots, ticket.id, delta];
@@ -195,12 +196,11 @@ export function createRedisLimiter(options: RedisLimiterOptions): RateLimiter {
       keys.push(...keysFor(scope.key));
       args.push(adjustsTokens ? (scope.tokenSlot as number) : -1, scope.concurrency ? 1 : 0);
     }
-    finished.add(ticket);
     if (keys.length === 0) return;
     try {
       await run(scripts.settle, keys, args);
     } catch (error) {
-      finished.delete(ticket); // not applied: a later retry may still settle it
+      unmarkFinished(ticket); // not applied: a later retry may still settle it
       const failure = unavailable(error);
       options.onError?.(failure);
       throw failure;

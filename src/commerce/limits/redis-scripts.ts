@@ -23,18 +23,23 @@ local slotMs = tonumber(ARGV[1])
 local k = tonumber(ARGV[2])
 local slot = math.floor(now / slotMs)
 
+-- Reads a scope's window and advances it to the current slot. Also reads the current slot's two
+-- cells, so a charge there is written by save()'s one HSET instead of extra HINCRBYs.
 local function load(key)
-  local v = redis.call('HMGET', key, 'cursor', 'rt', 'tt', 'rn', 'tn')
+  local v = redis.call('HMGET', key, 'cursor', 'rt', 'tt', 'rn', 'tn', 'r:' .. slot, 't:' .. slot)
   local s = { cursor = tonumber(v[1]), rt = tonumber(v[2]) or 0, tt = tonumber(v[3]) or 0,
-              rn = tonumber(v[4]) or -1, tn = tonumber(v[5]) or -1 }
+              rn = tonumber(v[4]) or -1, tn = tonumber(v[5]) or -1,
+              rc = tonumber(v[6]) or 0, tc = tonumber(v[7]) or 0, fresh = false, cells = false }
   if s.cursor == nil then
     s.cursor = slot
+    s.fresh = true
     return s
   end
   if slot <= s.cursor then return s end
   if slot - s.cursor > k then
     redis.call('DEL', key)
-    s.rt = 0; s.tt = 0
+    s.rt = 0; s.tt = 0; s.rc = 0; s.tc = 0
+    s.fresh = true
   else
     local fields = {}
     for j = s.cursor - k, slot - k - 1 do
@@ -52,9 +57,32 @@ local function load(key)
   return s
 end
 
+-- Adds to the cursor slot's cell of 'r' or 't' and to its total.
+local function charge(key, s, prefix, amount)
+  if s.cursor == slot then
+    if prefix == 'r' then s.rc = s.rc + amount else s.tc = s.tc + amount end
+    s.cells = true
+  else -- Redis TIME went backwards: the cursor slot's cell was not read
+    redis.call('HINCRBY', key, prefix .. ':' .. s.cursor, amount)
+  end
+  if prefix == 'r' then
+    s.rt = s.rt + amount; s.rn = s.cursor
+  else
+    s.tt = s.tt + amount; s.tn = s.cursor
+  end
+  s.charged = true
+end
+
+-- Writes the totals (and charged cells). The TTL only needs renewing when something was charged
+-- (every charge must outlive its slot) or the hash is new; refunds and advances need none.
 local function save(key, s)
-  redis.call('HSET', key, 'cursor', s.cursor, 'rt', s.rt, 'tt', s.tt, 'rn', s.rn, 'tn', s.tn)
-  redis.call('PEXPIRE', key, (k + 2) * slotMs)
+  if s.cells then
+    redis.call('HSET', key, 'cursor', s.cursor, 'rt', s.rt, 'tt', s.tt, 'rn', s.rn, 'tn', s.tn,
+               'r:' .. slot, s.rc, 't:' .. slot, s.tc)
+  else
+    redis.call('HSET', key, 'cursor', s.cursor, 'rt', s.rt, 'tt', s.tt, 'rn', s.rn, 'tn', s.tn)
+  end
+  if s.charged or s.fresh then redis.call('PEXPIRE', key, (k + 2) * slotMs) end
 end
 `;
 
@@ -102,8 +130,8 @@ for i = 1, n do
     if e.tpm >= 0 and e.s.tt + need > e.tpm then allowed = false end
   end
   if e.conc >= 0 then
-    redis.call('ZREMRANGEBYSCORE', e.c, '-inf', now)
-    e.inUse = redis.call('ZCARD', e.c)
+    -- Leases that expired (a crashed holder) do not count; they are purged on a refusal.
+    e.inUse = redis.call('ZCOUNT', e.c, '(' .. now, '+inf')
     if e.inUse >= e.conc then allowed = false end
   end
   scopes[i] = e
@@ -115,24 +143,17 @@ for i = 1, n do
   local s = e.s
   local rWait, tWait = -1, -1
   if allowed then
-    if e.rpm >= 0 then
-      redis.call('HINCRBY', e.w, 'r:' .. s.cursor, 1)
-      s.rt = s.rt + 1
-      s.rn = s.cursor
-    end
-    if e.tpm >= 0 and estimated > 0 then
-      redis.call('HINCRBY', e.w, 't:' .. s.cursor, estimated)
-      s.tt = s.tt + estimated
-      s.tn = s.cursor
-    end
+    if e.rpm >= 0 then charge(e.w, s, 'r', 1) end
+    if e.tpm >= 0 and estimated > 0 then charge(e.w, s, 't', estimated) end
     if e.conc >= 0 then
       redis.call('ZADD', e.c, now + leaseMs, ticket)
       redis.call('PEXPIRE', e.c, leaseMs)
       e.inUse = e.inUse + 1
     end
-  elseif s then
-    if e.rpm >= 0 and s.rt + 1 > e.rpm then rWait = wait(e.w, s, 'r', s.rt, 1, e.rpm) end
-    if e.tpm >= 0 and s.tt + need > e.tpm then tWait = wait(e.w, s, 't', s.tt, need, e.tpm) end
+  else
+    if e.conc >= 0 and e.inUse >= e.conc then redis.call('ZREMRANGEBYSCORE', e.c, '-inf', now) end
+    if s and e.rpm >= 0 and s.rt + 1 > e.rpm then rWait = wait(e.w, s, 'r', s.rt, 1, e.rpm) end
+    if s and e.tpm >= 0 and s.tt + need > e.tpm then tWait = wait(e.w, s, 't', s.tt, need, e.tpm) end
   end
   if s then save(e.w, s) end
   local cursor = s and s.cursor or slot
@@ -169,14 +190,15 @@ for i = 1, n do
     local s = load(w)
     if tokenSlot >= s.cursor - k and tokenSlot <= s.cursor then
       local field = 't:' .. tokenSlot
-      local before = tonumber(redis.call('HGET', w, field)) or 0
-      local after = math.max(0, before + delta)
-      if after == 0 then redis.call('HDEL', w, field) else redis.call('HSET', w, field, after) end
-      s.tt = math.max(0, s.tt + after - before)
+      local after = redis.call('HINCRBY', w, field, delta)
+      local change = delta
+      if after <= 0 then -- clamp at zero: the refund took back at most what the cell held
+        redis.call('HDEL', w, field)
+        change = delta - after
+      end
+      s.tt = math.max(0, s.tt + change)
     elseif delta > 0 then
-      redis.call('HINCRBY', w, 't:' .. s.cursor, delta)
-      s.tt = s.tt + delta
-      s.tn = s.cursor
+      charge(w, s, 't', delta)
     end
     save(w, s)
   end

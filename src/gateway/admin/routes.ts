@@ -49,6 +49,20 @@ export interface RequestLogAdmin {
   eraseEndUser(tenantId: string, endUser: string): Promise<number>;
 }
 
+/** What the admin API needs of the audit trail (privacy/audit). */
+export interface AuditAdmin {
+  list(filter: {
+    tenantId?: string | undefined;
+    action?: string | undefined;
+    actor?: string | undefined;
+    from?: string | undefined;
+    to?: string | undefined;
+    limit?: number | undefined;
+    cursor?: string | undefined;
+  }): Promise<unknown>;
+  verify(): Promise<unknown>;
+}
+
 export interface AdminDeps {
   tenants: TenantService;
   endpoints: EndpointRegistry;
@@ -57,6 +71,7 @@ export interface AdminDeps {
   /** Tenant limits changed: evict that tenant's cached keys. */
   onTenantChanged?: (tenantId: string) => void;
   requestLog?: RequestLogAdmin | undefined;
+  audit?: AuditAdmin | undefined;
 }
 
 function optionalInteger(query: Record<string, string>, name: string): number | undefined {
@@ -236,6 +251,36 @@ export function adminRoutes(deps: AdminDeps): AdminRoute[] {
     }),
     adminRoute({
       method: "get",
+      path: "/audit",
+      summary: "List audit entries (query: tenant, action, actor, from, to, limit, cursor); tenants see their own",
+      permission: "audit:read",
+      handler: async ({ actor, query }) => {
+        if (!deps.audit) throw new ModelportError("MP_UNSUPPORTED", "the audit trail is not available");
+        // A tenant actor always reads its own tenant's entries, whatever the query says.
+        const tenantId = actor.kind === "tenant" ? actor.tenantId : query.tenant;
+        return deps.audit.list({
+          tenantId,
+          action: query.action,
+          actor: query.actor,
+          from: optionalTime(query, "from"),
+          to: optionalTime(query, "to"),
+          limit: optionalInteger(query, "limit"),
+          cursor: query.cursor,
+        });
+      },
+    }),
+    adminRoute({
+      method: "get",
+      path: "/audit/verify",
+      summary: "Verify the audit chain and its signed checkpoints (operator only)",
+      permission: "audit:verify",
+      handler: async () => {
+        if (!deps.audit) throw new ModelportError("MP_UNSUPPORTED", "the audit trail is not available");
+        return deps.audit.verify();
+      },
+    }),
+    adminRoute({
+      method: "get",
       path: "/endpoints",
       summary: "Endpoints, targets, readiness and breaker states",
       permission: "endpoints:read",
@@ -267,7 +312,7 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): voi
   app.get(`${base}/openapi.json`, (c) => c.json(document));
   for (const route of routes) {
     app[route.method](`${base}${honoPath(route.path)}`, async (c) => {
-      const actor = c.var.actor;
+      const actor = c.get("actor");
       if (!actor) throw new ModelportError("MP_UNAUTHORIZED", "authentication is required");
       // Role check first, for routes with no tenant in the path; handlers check tenancy.
       authorize(actor, route.permission);

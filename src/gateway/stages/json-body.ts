@@ -10,6 +10,9 @@ import type { GatewayEnv } from "../context.js";
 export async function readJsonBody(c: Context<GatewayEnv>, limitBytes: number): Promise<unknown> {
   const declared = c.req.header("content-length");
   if (declared !== undefined && Number(declared) > limitBytes) throw tooLarge(limitBytes);
+  // With a declared length within the limit, HTTP framing caps the body: read it in one go, which
+  // @hono/node-server serves straight from the socket (no web-stream machinery per request).
+  if (declared !== undefined) return parseJson(await c.req.raw.text());
   const body = c.req.raw.body;
   if (!body) throw new ModelportError("MP_INVALID_JSON", "the request needs a JSON body");
   const reader = body.getReader();
@@ -25,7 +28,10 @@ export async function readJsonBody(c: Context<GatewayEnv>, limitBytes: number): 
     }
     parts.push(value);
   }
-  const text = Buffer.concat(parts, total).toString("utf8");
+  return parseJson(Buffer.concat(parts, total).toString("utf8"));
+}
+
+function parseJson(text: string): unknown {
   if (text.trim().length === 0) throw new ModelportError("MP_INVALID_JSON", "the request needs a JSON body");
   try {
     return JSON.parse(text);

@@ -28,6 +28,28 @@ export function requestContext(options: {
   onFinished?: (request: FinishedRequest) => void;
 }): MiddlewareHandler<GatewayEnv> {
   const { metrics, logger, onFinished } = options;
+  // prom-client hashes label values on every labels() call; keep the bound children instead.
+  const children = new Map<
+    string,
+    {
+      requests: { inc(): void };
+      duration: { observe(value: number): void };
+      overhead: { observe(value: number): void };
+    }
+  >();
+  const bound = (protocol: string, endpoint: string, status: number) => {
+    const key = `${protocol}\u0000${endpoint}\u0000${status}`;
+    let child = children.get(key);
+    if (!child) {
+      child = {
+        requests: metrics.requests.labels(protocol, endpoint, String(status)),
+        duration: metrics.requestDuration.labels(protocol, endpoint),
+        overhead: metrics.overhead.labels(protocol),
+      };
+      children.set(key, child);
+    }
+    return child;
+  };
   return async (c, next) => {
     const startedAt = performance.now();
     const incoming = c.req.header("x-request-id");
@@ -39,15 +61,15 @@ export function requestContext(options: {
     const time = new Date().toISOString();
     await next();
     const elapsedMs = performance.now() - startedAt;
-    const overheadMs = Math.max(0, elapsedMs - c.var.upstreamMs);
+    const overheadMs = Math.max(0, elapsedMs - c.get("upstreamMs"));
     c.res.headers.set("x-request-id", requestId);
     c.res.headers.set("x-modelport-overhead-ms", overheadMs.toFixed(3));
-    const protocol = c.var.protocol;
+    const protocol = c.get("protocol");
     if (protocol === "openai" || protocol === "oip") {
-      const endpoint = c.var.endpoint ?? "";
-      metrics.requests.labels(protocol, endpoint, String(c.res.status)).inc();
-      metrics.requestDuration.labels(protocol, endpoint).observe(elapsedMs / 1000);
-      metrics.overhead.labels(protocol).observe(overheadMs / 1000);
+      const child = bound(protocol, c.get("endpoint") ?? "", c.res.status);
+      child.requests.inc();
+      child.duration.observe(elapsedMs / 1000);
+      child.overhead.observe(overheadMs / 1000);
     }
     logger?.info(
       {
@@ -57,10 +79,10 @@ export function requestContext(options: {
         status: c.res.status,
         durationMs: Math.round(elapsedMs * 1000) / 1000,
         overheadMs: Math.round(overheadMs * 1000) / 1000,
-        tenantId: c.var.principal?.tenantId,
-        keyId: c.var.principal?.keyId,
-        endpoint: c.var.endpoint,
-        target: c.var.target,
+        tenantId: c.get("principal")?.tenantId,
+        keyId: c.get("principal")?.keyId,
+        endpoint: c.get("endpoint"),
+        target: c.get("target"),
       },
       "request",
     );
@@ -75,15 +97,15 @@ export function requestContext(options: {
           status: c.res.status,
           latencyUs: (performance.now() - startedAt) * 1000,
           overheadUs: overheadMs * 1000,
-          principal: c.var.principal,
-          endpoint: c.var.endpoint,
-          target: c.var.target,
-          endUser: c.var.endUser,
-          usage: outcome ? outcome.usage : c.var.usage,
-          errorCode: outcome?.errorCode ?? c.var.errorCode,
+          principal: c.get("principal"),
+          endpoint: c.get("endpoint"),
+          target: c.get("target"),
+          endUser: c.get("endUser"),
+          usage: outcome ? outcome.usage : c.get("usage"),
+          errorCode: outcome?.errorCode ?? c.get("errorCode"),
           stream: outcome !== undefined,
         });
-      const streamDone = c.var.streamDone;
+      const streamDone = c.get("streamDone");
       if (streamDone) streamDone.then(finished, () => finished({ usage: undefined, errorCode: "MP_INTERNAL" }));
       else finished(undefined);
     }

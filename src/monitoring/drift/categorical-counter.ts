@@ -16,7 +16,7 @@ export interface CategoricalSummary {
 }
 
 export interface CategoricalCounter {
-  add(value: string): void;
+  add(value: string, times?: number): void;
   addMissing(count?: number): void;
   /** Dictionary-encoded batch: `codes[i]` indexes `dictionary` (negative: missing). */
   addCodes(codes: ArrayLike<number>, dictionary: readonly string[]): void;
@@ -43,7 +43,7 @@ export function createCategoricalCounter(
     count += times;
   };
   return {
-    add: (value) => add(value),
+    add: (value, times = 1) => add(value, times),
     addMissing(n = 1) {
       missing += n;
     },

@@ -1,5 +1,5 @@
 import { ModelportError } from "../../core/errors.js";
-import { type ColumnSample, binnedShares, countsOfSupport } from "./stats/binning.js";
+import { binnedShares, type ColumnSample, countsOfSupport } from "./stats/binning.js";
 import { chiSquareTest } from "./stats/chi-square.js";
 import type { Counts } from "./stats/counts.js";
 import { jensenShannonDistance, populationStabilityIndex } from "./stats/divergence.js";
@@ -105,7 +105,13 @@ export function runDriftTest(test: DriftTestName, pair: ColumnPair, threshold = 
       }
       if (test === "ks") {
         const result = ks2samp(reference.support, current.support);
-        return { test, statistic: result.statistic, pValue: result.pValue, threshold, drift: result.pValue <= threshold };
+        return {
+          test,
+          statistic: result.statistic,
+          pValue: result.pValue,
+          threshold,
+          drift: result.pValue <= threshold,
+        };
       }
       const std = pair.referenceStd ?? meanAndStd(reference.support).std;
       const distance = wassersteinNormed(reference.support, current.support, std);

@@ -54,7 +54,8 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   function storedDetails(event: AuditEvent): Record<string, JsonValue> {
     const details: Record<string, JsonValue> = { ...(event.details ?? {}) };
     if (event.sensitive !== undefined && Object.keys(event.sensitive).length > 0) {
-      if ("hmac" in details) throw new ModelportError("MP_INTERNAL", "audit details may not use the reserved key 'hmac'");
+      if ("hmac" in details)
+        throw new ModelportError("MP_INTERNAL", "audit details may not use the reserved key 'hmac'");
       const hashed: Record<string, JsonValue> = {};
       for (const [name, value] of Object.entries(event.sensitive)) hashed[name] = hmacSha256Hex(hmacKey, value);
       details.hmac = hashed;
@@ -141,7 +142,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
             .executeTakeFirst();
           if (last === undefined) return undefined;
           if (getSigner() === undefined)
-            throw new ModelportError("MP_CONFIG_INVALID", "audit checkpoints need a signing key (pass signer or dataDir)");
+            throw new ModelportError(
+              "MP_CONFIG_INVALID",
+              "audit checkpoints need a signing key (pass signer or dataDir)",
+            );
           return signLatest(db, Number(last.seq), last.hash);
         }),
       );

@@ -32,7 +32,10 @@ describe("canonicalJson (RFC 8785 style)", () => {
   });
 
   it("sorts nested objects, writes no whitespace, omits undefined properties, turns -0 into 0", () => {
-    assert.equal(canonicalJson({ b: { d: 1, c: [2, { z: 0, y: -0 }] }, a: undefined, e: "x y" }), '{"b":{"c":[2,{"y":0,"z":0}],"d":1},"e":"x y"}');
+    assert.equal(
+      canonicalJson({ b: { d: 1, c: [2, { z: 0, y: -0 }] }, a: undefined, e: "x y" }),
+      '{"b":{"c":[2,{"y":0,"z":0}],"d":1},"e":"x y"}',
+    );
   });
 
   it("gives the same text for equal values built in different key orders", () => {
@@ -40,7 +43,16 @@ describe("canonicalJson (RFC 8785 style)", () => {
   });
 
   it("refuses what JSON cannot represent faithfully", () => {
-    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, [undefined], 10n, new Date(0), new Map(), () => 1, Symbol("s")])
+    for (const bad of [
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      [undefined],
+      10n,
+      new Date(0),
+      new Map(),
+      () => 1,
+      Symbol("s"),
+    ])
       assert.throws(() => canonicalJson(bad), TypeError, String(bad as unknown));
   });
 });

@@ -124,7 +124,13 @@ export async function verifyAuditChain(
   let after = 0;
   walk: for (;;) {
     const rows = await attempt("reading audit entries", () =>
-      db.selectFrom("audit_entries").selectAll().where("seq", ">", after).orderBy("seq", "asc").limit(batchSize).execute(),
+      db
+        .selectFrom("audit_entries")
+        .selectAll()
+        .where("seq", ">", after)
+        .orderBy("seq", "asc")
+        .limit(batchSize)
+        .execute(),
     );
     for (const row of rows) {
       const seq = Number(row.seq);

@@ -20,23 +20,39 @@ export interface ParsedField {
   tag: Buffer;
 }
 
-const pattern = /^mpe1\.([1-9][0-9]{0,8})\.([A-Za-z0-9_-]+)$/;
+const versionPattern = /^[1-9][0-9]{0,8}$/;
+const bodyPattern = /^[A-Za-z0-9_-]+$/;
+
+// Split by hand rather than with one capturing regex over the whole value: on a 3 KB field the
+// capture cost more than the AES itself.
+function split(value: string): { version: string; body: string } | undefined {
+  if (!value.startsWith(`${formatPrefix}.`)) return undefined;
+  const dot = value.indexOf(".", formatPrefix.length + 1);
+  if (dot === -1) return undefined;
+  const version = value.slice(formatPrefix.length + 1, dot);
+  const body = value.slice(dot + 1);
+  return versionPattern.test(version) && body !== "" ? { version, body } : undefined;
+}
 
 export function formatField(keyVersion: number, nonce: Buffer, ciphertext: Buffer, tag: Buffer): string {
   return `${formatPrefix}.${keyVersion}.${Buffer.concat([nonce, ciphertext, tag]).toString("base64url")}`;
 }
 
+/** Whether a stored value looks like a Modelport ciphertext (legacy plaintext does not). */
 export function isEncryptedField(value: string): boolean {
-  return pattern.test(value);
+  const parts = split(value);
+  return parts !== undefined && bodyPattern.test(parts.body);
 }
 
 export function parseField(value: string): ParsedField {
-  const match = pattern.exec(value);
-  const body = match?.[2] === undefined ? undefined : Buffer.from(match[2], "base64url");
-  if (match === null || body === undefined || body.length < nonceBytes + tagBytes)
+  const parts = split(value);
+  // No character check of the body here: a base64url decoder skips stray characters, and any
+  // change to the bytes then fails GCM authentication anyway.
+  const body = parts === undefined ? undefined : Buffer.from(parts.body, "base64url");
+  if (parts === undefined || body === undefined || body.length < nonceBytes + tagBytes)
     throw new ModelportError("MP_DECRYPT_FAILED", "stored value is not a Modelport ciphertext (mpe1) or is truncated");
   return {
-    keyVersion: Number(match[1]),
+    keyVersion: Number(parts.version),
     nonce: body.subarray(0, nonceBytes),
     ciphertext: body.subarray(nonceBytes, body.length - tagBytes),
     tag: body.subarray(body.length - tagBytes),

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { ModelportError } from "../../core/errors.js";
-import { aesGcmDecrypt, aesGcmEncrypt, nonceBytes } from "./aes-gcm.js";
+import { aesGcmDecrypt, aesGcmEncrypt, randomNonce } from "./aes-gcm.js";
 import { assertFieldContext, associatedData, type FieldContext, formatField, parseField } from "./ciphertext-format.js";
 import {
   type ActorOption,
@@ -40,7 +39,7 @@ export function createFieldCipher(options: FieldCipherOptions): FieldCipher {
     assertFieldContext(context);
     if (typeof plaintext !== "string") throw new ModelportError("MP_INTERNAL", "encryptField takes a string");
     const { version, key } = await keys.current(context.tenantId);
-    const nonce = randomBytes(nonceBytes);
+    const nonce = randomNonce();
     const sealed = aesGcmEncrypt(key, nonce, Buffer.from(plaintext, "utf8"), associatedData(context, version));
     return formatField(version, nonce, sealed.ciphertext, sealed.tag);
   }

@@ -11,7 +11,7 @@ export interface ContextMatcher {
   near(text: string, start: number, end: number): boolean;
 }
 
-const escape = (word: string) => word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (word: string) => word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 export function createContextMatcher(
   words: readonly string[],
@@ -21,13 +21,13 @@ export function createContextMatcher(
   const ascii = words.filter((word) => /^[\x20-\x7e]+$/.test(word)).map((word) => word.toLowerCase());
   const other = words.filter((word) => !/^[\x20-\x7e]+$/.test(word));
   const parts = [
-    ...ascii.map((word) => `(?<![a-z0-9])${escape(word).replace(/ /g, "[ _-]?")}s?(?![a-z0-9])`),
-    ...other.map(escape),
+    ...ascii.map((word) => `(?<![a-z0-9])${escapeRegExp(word).replace(/ /g, "[ _-]?")}s?(?![a-z0-9])`),
+    ...other.map(escapeRegExp),
   ];
   const pattern = new RegExp(parts.join("|"), "i");
   return {
     near(text, start, end) {
-      const window = text.slice(Math.max(0, start - before), start) + " " + text.slice(end, end + after);
+      const window = `${text.slice(Math.max(0, start - before), start)} ${text.slice(end, end + after)}`;
       return pattern.test(window);
     },
   };

@@ -77,7 +77,8 @@ export function createPiiEngine(options: PiiEngineOptions = {}): PiiEngine {
       if (types && !recognizer.types.some((type) => types.has(type))) continue;
       recognizer.find(text, out);
     }
-    return types ? out.filter((candidate) => types.has(candidate.type)) : out;
+    const wanted = types ? out.filter((candidate) => types.has(candidate.type)) : out;
+    return dropInsideOperatorTokens(text, wanted);
   };
 
   return {
@@ -101,6 +102,33 @@ export function createPiiEngine(options: PiiEngineOptions = {}): PiiEngine {
       }));
     },
   };
+}
+
+/** What the operators write: <TYPE>, <TYPE_3>, <TYPE:hex>, <TYPE:enc:base64url>. */
+const operatorToken = /<[A-Z][A-Z0-9_]{0,40}(?::[A-Za-z0-9_:-]{1,8192})?>/g;
+
+/**
+ * Findings inside text the operators produced are dropped, so anonymizing anonymized text is a
+ * no-op (a base64url token body can contain "Ab" or "sk-…" by chance).
+ */
+function dropInsideOperatorTokens(text: string, candidates: PiiCandidate[]): PiiCandidate[] {
+  if (candidates.length === 0 || !text.includes("<")) return candidates;
+  const tokens: [number, number][] = [];
+  for (const match of text.matchAll(operatorToken))
+    tokens.push([match.index ?? 0, (match.index ?? 0) + match[0].length]);
+  if (tokens.length === 0) return candidates;
+  return candidates.filter((candidate) => {
+    // Binary search for the last token starting before the candidate's end.
+    let low = 0;
+    let high = tokens.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((tokens[middle] as [number, number])[0] < candidate.end) low = middle + 1;
+      else high = middle;
+    }
+    const token = tokens[low - 1];
+    return token === undefined || token[1] <= candidate.start;
+  });
 }
 
 let shared: PiiEngine | undefined;

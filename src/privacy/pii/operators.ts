@@ -61,7 +61,8 @@ export function createOperator(operator: PiiOperatorName, options: PiiOperatorOp
       return () => "";
     case "mask": {
       const maskChar = options.maskChar ?? "*";
-      if (Array.from(maskChar).length !== 1) throw new ModelportError("MP_INVALID_REQUEST", "maskChar must be one character");
+      if (Array.from(maskChar).length !== 1)
+        throw new ModelportError("MP_INVALID_REQUEST", "maskChar must be one character");
       const keepLast = { ...defaultKeepLast, ...options.keepLast };
       return (type, value) => maskValue(value, maskChar, keepLast[type] ?? 0, type === "CREDIT_CARD");
     }

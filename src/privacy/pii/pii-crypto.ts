@@ -4,7 +4,7 @@ import { ModelportError } from "../../core/errors.js";
 /**
  * Keys and tokens for the hash and encrypt operators.
  *
- * Encrypted token format (documented in README's PII section):
+ * Encrypted token format:
  *   <TYPE:enc:BODY>  with  BODY = base64url( 0x01 | iv (12 bytes) | ciphertext | GCM tag (16 bytes) )
  * AES-256-GCM with a fresh random IV per value; the additional authenticated data is
  * "modelport-pii:v1:TYPE", so a token cannot be moved to another type without failing
@@ -17,7 +17,8 @@ const tagLength = 16;
 /** A 32-byte key from a Buffer or 64 hex characters (e.g. MODELPORT_PII_KEY). */
 export function parsePiiKey(key: Buffer | string, name = "PII key"): Buffer {
   if (Buffer.isBuffer(key)) {
-    if (key.length !== 32) throw new ModelportError("MP_INVALID_REQUEST", `${name} must be 32 bytes, got ${key.length}`);
+    if (key.length !== 32)
+      throw new ModelportError("MP_INVALID_REQUEST", `${name} must be 32 bytes, got ${key.length}`);
     return key;
   }
   if (!/^[0-9a-fA-F]{64}$/.test(key.trim())) {
@@ -56,9 +57,13 @@ export function decryptPiiValue(key: Buffer, type: string, body: string): string
     decipher.setAuthTag(tag);
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString("utf8");
   } catch (cause) {
-    throw new ModelportError("MP_INVALID_REQUEST", `the encrypted ${type} token failed authentication (altered, or another key)`, {
-      cause,
-    });
+    throw new ModelportError(
+      "MP_INVALID_REQUEST",
+      `the encrypted ${type} token failed authentication (altered, or another key)`,
+      {
+        cause,
+      },
+    );
   }
 }
 

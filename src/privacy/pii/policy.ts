@@ -100,7 +100,10 @@ function rewrite(text: string, findings: PolicyFinding[], session: PseudonymSess
   for (const finding of findings) {
     if (finding.action !== "redact" && finding.action !== "pseudonymize") continue;
     out += text.slice(cursor, finding.start);
-    out += finding.action === "redact" ? `<${finding.type}>` : (session as PseudonymSession).placeholderFor(finding.type, finding.text);
+    out +=
+      finding.action === "redact"
+        ? `<${finding.type}>`
+        : (session as PseudonymSession).placeholderFor(finding.type, finding.text);
     cursor = finding.end;
   }
   return out + text.slice(cursor);

@@ -44,7 +44,11 @@ export function createPseudonymSession(): PseudonymSession {
     get placeholders() {
       return list;
     },
-    toJSON: () => list.map((placeholder) => ({ placeholder, ...(byPlaceholder.get(placeholder) as { type: PiiEntityType; value: string }) })),
+    toJSON: () =>
+      list.map((placeholder) => ({
+        placeholder,
+        ...(byPlaceholder.get(placeholder) as { type: PiiEntityType; value: string }),
+      })),
   };
 }
 
@@ -70,7 +74,8 @@ export interface StreamReidentifier {
  */
 export function createStreamReidentifier(session: PseudonymSession): StreamReidentifier {
   let pending = "";
-  const couldBecomePlaceholder = (tail: string) => session.placeholders.some((placeholder) => placeholder.length > tail.length && placeholder.startsWith(tail));
+  const couldBecomePlaceholder = (tail: string) =>
+    session.placeholders.some((placeholder) => placeholder.length > tail.length && placeholder.startsWith(tail));
   return {
     push(chunk) {
       const buffer = pending + chunk;

@@ -136,8 +136,10 @@ export function createOpenAIHttpRuntime(options: OpenAIHttpRuntimeOptions): Open
   async function postJson(path: string, payload: string, context: InvokeContext): Promise<unknown> {
     const deadline = startCallDeadline(context);
     try {
+      const sentAt = performance.now();
       const response = await post(path, payload, context, deadline);
       const text = await readText(response.body);
+      if (context.timing) context.timing.waitMs += performance.now() - sentAt;
       if (response.statusCode < 200 || response.statusCode >= 300) {
         throw upstreamStatusError(response.statusCode, response.headers, text, apiKey);
       }
@@ -180,7 +182,9 @@ export function createOpenAIHttpRuntime(options: OpenAIHttpRuntimeOptions): Open
       });
       const deadline = startCallDeadline(context);
       try {
+        const sentAt = performance.now();
         const response = await post(chatPath, payload, context, deadline);
+        if (context.timing) context.timing.waitMs += performance.now() - sentAt;
         const { statusCode } = response;
         if (statusCode < 200 || statusCode >= 300) {
           const text = await readText(response.body);

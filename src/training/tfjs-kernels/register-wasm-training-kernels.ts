@@ -2,11 +2,12 @@ import {
   BatchMatMul,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
-  findBackend,
+  engine,
   getKernel,
   type KernelConfig,
   MaxPoolGrad,
   registerKernel,
+  Sum,
   unregisterKernel,
 } from "@tensorflow/tfjs-core";
 import { ModelportError } from "../../core/errors.js";
@@ -15,13 +16,16 @@ import { createBatchMatMulKernel } from "./batch-mat-mul.js";
 import { createConv2dBackpropFilterKernel } from "./conv2d-backprop-filter.js";
 import { createConv2dBackpropInputKernel } from "./conv2d-backprop-input.js";
 import { createMaxPoolGradKernel } from "./max-pool-grad.js";
+import { createSumKernel } from "./sum.js";
 
 /**
  * Makes tfjs's wasm backend able (and fast enough) to train CNNs: adds the missing
- * `Conv2DBackpropFilter` and replaces two kernels whose 4.22 wasm versions are scalar loops
- * (`Conv2DBackpropInput`, and `BatchMatMul` with transposed operands) with formulations that run
- * on XNNPACK. The replacements are process-wide, like every tfjs kernel registration; they also
- * speed up inference (transposed matMuls in attention) and compute the same values.
+ * `Conv2DBackpropFilter` and replaces four kernels whose 4.22 wasm versions are slow loops
+ * (`Conv2DBackpropInput`, `BatchMatMul` with transposed operands, `MaxPoolGrad`, and `Sum` over
+ * leading axes) with XNNPACK formulations or single-pass loops over the wasm heap; every case
+ * they do not cover goes to the original kernel. The replacements are process-wide, like every
+ * tfjs kernel registration; they also speed up inference (transposed matMuls in attention) and
+ * compute the same values (tested against tfjs's CPU backend).
  */
 
 const backendName = "wasm";
@@ -32,9 +36,9 @@ type MarkedConfig = KernelConfig & { [marker]?: true };
 
 export interface WasmTrainingKernelOptions {
   /**
-   * Also replace the slow `Conv2DBackpropInput` and transposed `BatchMatMul` kernels (default
-   * true). `false` registers only the missing `Conv2DBackpropFilter`; benchmarks use it to show
-   * what each part contributes.
+   * Also replace the slow `Conv2DBackpropInput`, transposed `BatchMatMul`, `MaxPoolGrad` and
+   * leading-axis `Sum` kernels (default true). `false` registers only the missing
+   * `Conv2DBackpropFilter`; the benchmark uses it to show what the replacements contribute.
    */
   replaceSlowKernels?: boolean;
 }
@@ -68,7 +72,9 @@ function replace(kernelName: string, build: (original: KernelConfig) => KernelCo
  * `ensureWasmBackend()`: the wrapped kernels rely on the backend's own kernels having been set up.
  */
 export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions = {}): WasmTrainingKernelsReport {
-  if (!findBackend(backendName))
+  // engine().registry holds initialised backends only; findBackend() would start initialising
+  // wasm as a side effect, before ensureWasmBackend() has set the binaries' path.
+  if (!engine().registry[backendName])
     throw new ModelportError(
       "MP_MODEL_NOT_READY",
       "the TensorFlow.js wasm backend is not initialised; await ensureWasmBackend() before registerWasmTrainingKernels()",
@@ -86,6 +92,7 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
       report.replaced.push(BatchMatMul);
     if (replace(MaxPoolGrad, (original) => createMaxPoolGradKernel(original, backendName)))
       report.replaced.push(MaxPoolGrad);
+    if (replace(Sum, (original) => createSumKernel(original, backendName))) report.replaced.push(Sum);
   }
   return report;
 }

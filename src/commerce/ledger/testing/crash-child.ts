@@ -4,7 +4,8 @@
  * would acknowledge the response. The parent `kill -9`s it at a random moment.
  *
  * Environment: LEDGER_DATA_DIR (SQLite data dir; also holds the journal), LEDGER_DATABASE_URL
- * (optional postgres:// URL), LEDGER_RUN (request id prefix), LEDGER_COUNT (records to write).
+ * (optional postgres:// URL), LEDGER_RUN (request id prefix), LEDGER_COUNT (records to write),
+ * LEDGER_MODE (`sync`: record(); `grouped`: recordGrouped(), acknowledged when its promise resolves).
  */
 import { writeSync } from "node:fs";
 import { openDatabase } from "../../../storage/database.js";
@@ -36,19 +37,32 @@ const ledger = createLedger({ handle, journalPath: journalPathFor(dataDir), batc
 const replayed = await ledger.recover(); // what the server does at start-up
 print(`ready ${replayed}\n`);
 
-for (let i = 0; i < count; i += 1) {
-  const requestId = `req_${run}_${i}`;
-  ledger.record(
-    makeUsageRecord(i, {
-      requestId,
-      tenantId: "ten_crash",
-      keyId: `key_${i % 4}`,
-      time: new Date(Date.UTC(2025, 4, 1) + i * 37_000).toISOString(),
-    }),
-  );
-  print(`${requestId}\n`); // acknowledged
-  // Yield now and then so the background writer commits batches while we keep recording.
-  if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
+const usage = (i: number) =>
+  makeUsageRecord(i, {
+    requestId: `req_${run}_${i}`,
+    tenantId: "ten_crash",
+    keyId: `key_${i % 4}`,
+    time: new Date(Date.UTC(2025, 4, 1) + i * 37_000).toISOString(),
+  });
+
+if (process.env.LEDGER_MODE === "grouped") {
+  // 100 requests complete together; each is acknowledged when its group commit resolves.
+  for (let i = 0; i < count; i += 100) {
+    await Promise.all(
+      Array.from({ length: 100 }, (_, j) => {
+        const record = usage(i + j);
+        return ledger.recordGrouped(record).then(() => print(`${record.requestId}\n`));
+      }),
+    );
+  }
+} else {
+  for (let i = 0; i < count; i += 1) {
+    const record = usage(i);
+    ledger.record(record);
+    print(`${record.requestId}\n`); // acknowledged
+    // Yield now and then so the background writer commits batches while we keep recording.
+    if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 await ledger.close();
 await handle.close();

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import type BetterSqlite3 from "better-sqlite3";
 import { sql } from "kysely";
 import { ModelportError } from "../../../core/errors.js";
 import type { DatabaseHandle } from "../../../storage/database-handle.js";
@@ -52,7 +53,12 @@ async function rollupRequests(handle: DatabaseHandle, tenantId: string): Promise
  * after simulated crashes at each point of a record's path, usage queries and export.
  * SQLite and PostgreSQL run it unchanged.
  */
-export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): void {
+export function ledgerSuite(
+  name: string,
+  openDatabase: OpenLedgerDatabase,
+  /** Extra ledger options per handle (the SQLite prepared-statement fast path passes its connection). */
+  extra: (handle: DatabaseHandle) => { sqliteConnection?: BetterSqlite3.Database | undefined } = () => ({}),
+): void {
   describe(`usage ledger on ${name}`, () => {
     let handle: DatabaseHandle;
     let openAnother: () => Promise<DatabaseHandle>;
@@ -78,7 +84,7 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
     });
 
     it("records, flushes, and reads back every field exactly (bigints included)", async () => {
-      const ledger = createLedger({ handle, journalPath: nextJournal(), flushIntervalMs: 60_000 });
+      const ledger = createLedger({ ...extra(handle), handle, journalPath: nextJournal(), flushIntervalMs: 60_000 });
       const record = makeUsageRecord(1, {
         tenantId: "ten_fields",
         inputTokens: 123_456_789,
@@ -103,7 +109,7 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
 
     it("is idempotent by request id: twice in one batch, across batches and across ledgers → one record", async () => {
       const tenantId = "ten_idem";
-      const ledger = createLedger({ handle, journalPath: nextJournal(), flushIntervalMs: 60_000 });
+      const ledger = createLedger({ ...extra(handle), handle, journalPath: nextJournal(), flushIntervalMs: 60_000 });
       const first = makeUsageRecord(10, { tenantId });
       ledger.record(first);
       ledger.record({ ...first, inputTokens: 999 }); // a replayed request with other counts: ignored
@@ -111,7 +117,7 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
       ledger.record(first);
       await ledger.flush();
       await ledger.close();
-      const other = createLedger({ handle, journalPath: nextJournal(), flushIntervalMs: 60_000 });
+      const other = createLedger({ ...extra(handle), handle, journalPath: nextJournal(), flushIntervalMs: 60_000 });
       other.record(first);
       await other.close();
       assert.equal(await countRecords(handle, tenantId), 1);
@@ -123,7 +129,13 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
 
     it("writes a batch as soon as batchSize records are buffered, not before", async () => {
       const tenantId = "ten_size";
-      const ledger = createLedger({ handle, journalPath: nextJournal(), batchSize: 10, flushIntervalMs: 60_000 });
+      const ledger = createLedger({
+        ...extra(handle),
+        handle,
+        journalPath: nextJournal(),
+        batchSize: 10,
+        flushIntervalMs: 60_000,
+      });
       for (let i = 0; i < 9; i += 1) ledger.record(makeUsageRecord(100 + i, { tenantId }));
       await sleep(150);
       assert.equal(await countRecords(handle, tenantId), 0, "9 < batchSize: still waiting");
@@ -137,7 +149,13 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
 
     it("writes on the interval without a flush call", async () => {
       const tenantId = "ten_interval";
-      const ledger = createLedger({ handle, journalPath: nextJournal(), batchSize: 1_000, flushIntervalMs: 40 });
+      const ledger = createLedger({
+        ...extra(handle),
+        handle,
+        journalPath: nextJournal(),
+        batchSize: 1_000,
+        flushIntervalMs: 40,
+      });
       for (let i = 0; i < 3; i += 1) ledger.record(makeUsageRecord(200 + i, { tenantId }));
       const deadline = Date.now() + 5_000;
       while ((await countRecords(handle, tenantId)) < 3 && Date.now() < deadline) await sleep(20);
@@ -154,7 +172,13 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
       for (let i = 0; i < 5; i += 1) crashed.append(makeUsageRecord(300 + i, { tenantId }));
       crashed.close(); // the process died before its writer ran
 
-      const ledger = createLedger({ handle, journalPath: path, batchSize: 2, flushIntervalMs: 60_000 });
+      const ledger = createLedger({
+        ...extra(handle),
+        handle,
+        journalPath: path,
+        batchSize: 2,
+        flushIntervalMs: 60_000,
+      });
       // Records arriving before recover() must not let the old entries be skipped or deleted.
       ledger.record(makeUsageRecord(305, { tenantId }));
       ledger.record(makeUsageRecord(306, { tenantId }));
@@ -171,7 +195,7 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
       const records = Array.from({ length: 4 }, (_, i) => makeUsageRecord(400 + i, { tenantId }));
       const crashed = openJournal(path);
       for (const record of records) crashed.append(record);
-      await writeUsageBatch(handle, records); // committed…
+      await writeUsageBatch(handle, records, extra(handle)); // committed…
       crashed.close(); // …but the journal still holds them
       const before = await createUsageQueries(handle).usage({
         tenantId,
@@ -179,7 +203,7 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
         to: "2025-02-01T00:00:00Z",
       });
 
-      const ledger = createLedger({ handle, journalPath: path, flushIntervalMs: 60_000 });
+      const ledger = createLedger({ ...extra(handle), handle, journalPath: path, flushIntervalMs: 60_000 });
       assert.equal(await ledger.recover(), 4);
       const afterReplay = await createUsageQueries(handle).usage({
         tenantId,
@@ -197,7 +221,7 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
       const tenantId = "ten_dbdown";
       const path = nextJournal();
       const doomed = await openAnother();
-      const ledger = createLedger({ handle: doomed, journalPath: path, flushIntervalMs: 60_000 });
+      const ledger = createLedger({ ...extra(doomed), handle: doomed, journalPath: path, flushIntervalMs: 60_000 });
       ledger.record(makeUsageRecord(500, { tenantId }));
       ledger.record(makeUsageRecord(501, { tenantId }));
       await doomed.close(); // the database goes away
@@ -209,7 +233,7 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
         (error: unknown) => error instanceof ModelportError && error.code === "MP_SHUTTING_DOWN",
       );
 
-      const restarted = createLedger({ handle, journalPath: path, flushIntervalMs: 60_000 });
+      const restarted = createLedger({ ...extra(handle), handle, journalPath: path, flushIntervalMs: 60_000 });
       assert.equal(await restarted.recover(), 2);
       assert.equal(await countRecords(handle, tenantId), 2);
       await restarted.close();
@@ -218,6 +242,7 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
     it("spills to the journal past maxBufferedRecords and still writes everything in order", async () => {
       const tenantId = "ten_spill";
       const ledger = createLedger({
+        ...extra(handle),
         handle,
         journalPath: nextJournal(),
         batchSize: 5,
@@ -235,9 +260,9 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
 
     it("one journal belongs to one process: a second ledger on the same file is refused", async () => {
       const path = nextJournal();
-      const ledger = createLedger({ handle, journalPath: path });
+      const ledger = createLedger({ ...extra(handle), handle, journalPath: path });
       assert.throws(
-        () => createLedger({ handle, journalPath: path }),
+        () => createLedger({ ...extra(handle), handle, journalPath: path }),
         (error: unknown) =>
           error instanceof ModelportError &&
           error.code === "MP_STORAGE_ERROR" &&
@@ -246,8 +271,36 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
       await ledger.close();
     });
 
+    it("recordGrouped: concurrent records share a group commit, resolve once journaled, keep call order", async () => {
+      const tenantId = "ten_grouped";
+      const ledger = createLedger({ ...extra(handle), handle, journalPath: nextJournal(), flushIntervalMs: 60_000 });
+      const grouped = Array.from({ length: 50 }, (_, i) => makeUsageRecord(800 + i, { tenantId }));
+      let resolved = 0;
+      const promises = grouped.map((record) => ledger.recordGrouped(record).then(() => (resolved += 1)));
+      assert.equal(ledger.stats().journalPending, 0, "nothing is journaled until the group commits");
+      ledger.record(makeUsageRecord(850, { tenantId })); // commits the pending group first
+      assert.equal(ledger.stats().journalPending, 51);
+      await Promise.all(promises);
+      assert.equal(resolved, 50);
+      const late = ledger.recordGrouped(makeUsageRecord(851, { tenantId }));
+      await ledger.flush(); // flush includes a group still waiting for its turn
+      await late;
+      assert.equal(await countRecords(handle, tenantId), 52);
+      const ids = (await createUsageQueries(handle).exportRecords({ tenantId })).records.map((r) => r.requestId);
+      assert.equal(ids.length, 52);
+      await assert.rejects(
+        ledger.recordGrouped(makeUsageRecord(852, { tenantId, inputTokens: -1 })),
+        (error: unknown) => error instanceof ModelportError && error.code === "MP_INTERNAL",
+      );
+      await ledger.close();
+      await assert.rejects(
+        ledger.recordGrouped(makeUsageRecord(853, { tenantId })),
+        (error: unknown) => error instanceof ModelportError && error.code === "MP_SHUTTING_DOWN",
+      );
+    });
+
     it("rejects malformed records on the request path and journals nothing", async () => {
-      const ledger = createLedger({ handle, journalPath: nextJournal(), flushIntervalMs: 60_000 });
+      const ledger = createLedger({ ...extra(handle), handle, journalPath: nextJournal(), flushIntervalMs: 60_000 });
       const bad: [Partial<UsageRecord>, RegExp][] = [
         [{ requestId: "" }, /requestId/],
         [{ inputTokens: -1 }, /inputTokens/],
@@ -287,7 +340,13 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
         );
       }
       records.push(makeUsageRecord(20_000, { tenantId: "ten_other", time: new Date(start + 3_600_000).toISOString() }));
-      const ledger = createLedger({ handle, journalPath: nextJournal(), batchSize: 64, flushIntervalMs: 60_000 });
+      const ledger = createLedger({
+        ...extra(handle),
+        handle,
+        journalPath: nextJournal(),
+        batchSize: 64,
+        flushIntervalMs: 60_000,
+      });
       for (const record of records) ledger.record(record);
       await ledger.close();
 
@@ -346,7 +405,7 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
 
     it("exportRecords pages through a tenant's records in time order with a cursor", async () => {
       const tenantId = "ten_export";
-      const ledger = createLedger({ handle, journalPath: nextJournal(), flushIntervalMs: 60_000 });
+      const ledger = createLedger({ ...extra(handle), handle, journalPath: nextJournal(), flushIntervalMs: 60_000 });
       const records = Array.from({ length: 23 }, (_, i) =>
         // Pairs of records share a timestamp, so the request id must break ties.
         makeUsageRecord(30_000 + i, {
@@ -400,7 +459,7 @@ export function ledgerSuite(name: string, openDatabase: OpenLedgerDatabase): voi
       });
       const prices = createPriceResolver({ repository, refreshIntervalMs: 0 });
       await prices.load();
-      const ledger = createLedger({ handle, journalPath: nextJournal(), flushIntervalMs: 60_000 });
+      const ledger = createLedger({ ...extra(handle), handle, journalPath: nextJournal(), flushIntervalMs: 60_000 });
       const meter = createUsageMeter({ ledger, prices });
       const record = meter.meter({
         requestId: "req_meter_1",

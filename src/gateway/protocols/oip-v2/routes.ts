@@ -7,6 +7,7 @@ import type { EndpointRegistry } from "../../endpoint-registry.js";
 import type { Router } from "../../resilience/router.js";
 import { readJsonBody } from "../../stages/json-body.js";
 import { stickyKeyFor } from "../../sticky-key.js";
+import { waitedOn } from "../../upstream-time.js";
 
 export interface OipRoutesDeps {
   endpoints: EndpointRegistry;
@@ -100,19 +101,19 @@ export function registerOipRoutes(app: Hono<GatewayEnv>, deps: OipRoutesDeps): v
     const routing = {
       stickyKey: stickyKeyFor(c, endpoint, undefined),
       signal: c.req.raw.signal,
-      requestId: c.var.requestId,
+      requestId: c.get("requestId"),
     };
     const routedAt = performance.now();
     const result = await router.execute(endpoint.route, routing, (target, context) => {
       if (!target.runtime.predict) throw new ModelportError("MP_UNSUPPORTED", `${target.id} cannot predict`);
       return target.runtime.predict(request, context);
     });
-    c.set("upstreamMs", performance.now() - routedAt);
+    c.set("upstreamMs", waitedOn({ waitMs: 0 }, result.upstreamMs, routedAt));
     c.set("target", result.target.id);
     return c.json({
       model_name: endpoint.name,
       model_version: result.value.model_version ?? "1",
-      id: request.id ?? c.var.requestId,
+      id: request.id ?? c.get("requestId"),
       ...(result.value.parameters ? { parameters: result.value.parameters } : {}),
       outputs: result.value.outputs,
     });

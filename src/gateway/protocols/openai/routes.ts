@@ -7,6 +7,7 @@ import type { EndpointRegistry } from "../../endpoint-registry.js";
 import type { Router } from "../../resilience/router.js";
 import { readJsonBody } from "../../stages/json-body.js";
 import { stickyKeyFor } from "../../sticky-key.js";
+import { waitedOn } from "../../upstream-time.js";
 import { encodeEmbeddings } from "./embedding-encoding.js";
 import { parseChatRequest, parseEmbeddingsRequest } from "./request-schemas.js";
 import { chatChunksToSse, sseHeaders } from "./sse.js";
@@ -45,9 +46,10 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     const routing = {
       stickyKey: stickyKeyFor(c, endpoint, request.user),
       signal: c.req.raw.signal,
-      requestId: c.var.requestId,
+      requestId: c.get("requestId"),
     };
 
+    const timing = { waitMs: 0 };
     if (request.stream) {
       const routedAt = performance.now();
       const started = await router.executeStream(
@@ -63,11 +65,11 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
         },
         (target, context) => {
           if (!target.runtime.chatStream) throw new ModelportError("MP_UNSUPPORTED", `${target.id} cannot stream chat`);
-          return target.runtime.chatStream({ ...request, model: target.model, stream: true }, context);
+          timing.waitMs = 0; // only the attempt that succeeds counts
+          return target.runtime.chatStream({ ...request, model: target.model, stream: true }, { ...context, timing });
         },
       );
-      // Time in the router (attempts, backoff, first chunk) is time spent on the model, not overhead.
-      c.set("upstreamMs", performance.now() - routedAt);
+      c.set("upstreamMs", waitedOn(timing, started.firstChunkMs, routedAt));
       c.set("target", started.target.id);
       let settle: (outcome: StreamOutcome) => void = () => {};
       c.set("streamDone", new Promise<StreamOutcome>((resolve) => (settle = resolve)));
@@ -84,9 +86,10 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     const routedAt = performance.now();
     const result = await router.execute(endpoint.route, routing, (target, context) => {
       if (!target.runtime.chat) throw new ModelportError("MP_UNSUPPORTED", `${target.id} cannot serve chat`);
-      return target.runtime.chat({ ...request, model: target.model }, context);
+      timing.waitMs = 0;
+      return target.runtime.chat({ ...request, model: target.model }, { ...context, timing });
     });
-    c.set("upstreamMs", performance.now() - routedAt);
+    c.set("upstreamMs", waitedOn(timing, result.upstreamMs, routedAt));
     c.set("target", result.target.id);
     const usage = toUsage(metrics, endpoint.name, result.value.usage);
     if (usage) c.set("usage", usage);
@@ -102,14 +105,16 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     const routing = {
       stickyKey: stickyKeyFor(c, endpoint, request.user),
       signal: c.req.raw.signal,
-      requestId: c.var.requestId,
+      requestId: c.get("requestId"),
     };
     const routedAt = performance.now();
+    const timing = { waitMs: 0 };
     const result = await router.execute(endpoint.route, routing, (target, context) => {
       if (!target.runtime.embed) throw new ModelportError("MP_UNSUPPORTED", `${target.id} cannot embed`);
-      return target.runtime.embed({ ...request, model: target.model }, context);
+      timing.waitMs = 0;
+      return target.runtime.embed({ ...request, model: target.model }, { ...context, timing });
     });
-    c.set("upstreamMs", performance.now() - routedAt);
+    c.set("upstreamMs", waitedOn(timing, result.upstreamMs, routedAt));
     c.set("target", result.target.id);
     const inputTokens = result.value.usage?.prompt_tokens ?? 0;
     if (inputTokens > 0) metrics.tokens.labels(endpoint.name, "input").inc(inputTokens);

@@ -3,7 +3,7 @@ import type { Support } from "./support.js";
 
 /** One column's sample as a test sees it: ordered values, or category counts. */
 export type ColumnSample =
-  | { kind: "numeric"; support: Support; /** every value is an integer (pandas would read int64) */ integral: boolean }
+  | { kind: "numeric"; support: Support /** every value is an integer (pandas would read int64) */; integral: boolean }
   | { kind: "categorical"; counts: Counts };
 
 export interface BinnedShares {

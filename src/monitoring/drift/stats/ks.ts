@@ -38,7 +38,7 @@ export function ks2samp(a: Support, b: Support): KsResult {
     if (diff < minDiff) minDiff = diff;
   }
   const minS = Math.min(1, Math.max(0, -minDiff));
-  let d = minS > maxDiff ? minS : maxDiff;
+  let d = Math.max(minS, maxDiff); // SciPy picks minS when larger, maxS otherwise: the same value
   const g = gcd(n1, n2);
   let method: KsResult["method"] = Math.max(n1, n2) <= MAX_AUTO_N ? "exact" : "asymp";
   let pValue = Number.NaN;

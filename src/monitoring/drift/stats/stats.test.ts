@@ -24,7 +24,8 @@ function close(actual: number | null, expectedRaw: number | string, label: strin
   const expected = decode(expectedRaw);
   const value = actual ?? Number.NaN;
   if (Number.isNaN(expected)) return assert.ok(Number.isNaN(value) || actual === null, `${label}: expected NaN`);
-  if (!Number.isFinite(expected)) return assert.ok(actual === null || value === expected, `${label}: expected ${expected}`);
+  if (!Number.isFinite(expected))
+    return assert.ok(actual === null || value === expected, `${label}: expected ${expected}`);
   const error = Math.abs(value - expected);
   assert.ok(error <= atol + rtol * Math.abs(expected), `${label}: got ${value}, SciPy ${expected} (error ${error})`);
 }
@@ -61,7 +62,8 @@ describe("special functions equal SciPy's", () => {
   };
   it("kstwo.sf on every branch (Ruben–Gambino, Durbin, Pomeranz, Pelz–Good, smirnov)", () => {
     assert.ok(cases.kstwoSf.length > 300);
-    for (const c of cases.kstwoSf) close(kolmogorovSmirnovSf(c.n, c.x), c.sf, `kstwo.sf(${c.x}, ${c.n})`, 5e-12, 1e-300);
+    for (const c of cases.kstwoSf)
+      close(kolmogorovSmirnovSf(c.n, c.x), c.sf, `kstwo.sf(${c.x}, ${c.n})`, 5e-12, 1e-300);
   });
   it("smirnov (one-sided tail) from n=2 to n=200000", () => {
     for (const c of cases.smirnovSf) close(smirnovSf(c.n, c.x), c.sf, `smirnov(${c.n}, ${c.x})`, 1e-12, 1e-300);
@@ -91,7 +93,10 @@ describe("numeric drift tests equal SciPy and Evidently's formulas", () => {
   for (const c of cases) {
     it(c.name, () => {
       const pair = numericPair(c);
-      const ks = ks2samp(pair.reference.kind === "numeric" ? pair.reference.support : supportOf([]), supportOf(c.current));
+      const ks = ks2samp(
+        pair.reference.kind === "numeric" ? pair.reference.support : supportOf([]),
+        supportOf(c.current),
+      );
       close(ks.statistic, c.ks.statistic, "ks statistic", 1e-14);
       close(ks.pValue, c.ks.pValue, "ks p-value", 1e-12, 1e-300);
       close(wassersteinDistance(supportOf(c.reference), supportOf(c.current)), c.wasserstein, "wasserstein", 1e-12);

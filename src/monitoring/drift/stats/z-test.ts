@@ -1,5 +1,5 @@
 import { normalCdf } from "../special/normal.js";
-import { compareKeys, type Counts, totalOf, unionKeys } from "./counts.js";
+import { type Counts, compareKeys, totalOf, unionKeys } from "./counts.js";
 
 export interface ZTestResult {
   statistic: number;

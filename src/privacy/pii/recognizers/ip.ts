@@ -55,6 +55,12 @@ function findIpv6(text: string, out: PiiCandidate[]): void {
     while (end < text.length && end - start < 46 && (hexOrColon(text.charCodeAt(end)) || text.charCodeAt(end) === 46))
       end++;
     scannedUntil = end;
+    let colons = 0;
+    for (let index = start; index < end && colons < 2; index++) if (text.charCodeAt(index) === 58) colons++;
+    if (colons < 2) {
+      colon = text.indexOf(":", Math.max(colon + 1, end));
+      continue;
+    }
     let candidate = text.slice(start, end);
     // Sentence punctuation after the address ("at fe80::1.").
     while (candidate.endsWith(".") || (candidate.endsWith(":") && !candidate.endsWith("::")))

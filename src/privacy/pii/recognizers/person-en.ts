@@ -17,11 +17,28 @@ import type { PiiCandidate, PiiRecognizer } from "../types.js";
  *     score and let unknown capitalised words ("Oluwaseun Adeyemi") count as a name.
  * The title itself is not part of the span.
  */
-const tokenPattern = /(?<![A-Za-z0-9'’_-])[A-Z][a-z]{0,19}(?:[A-Z][a-z]{1,19})?(?:['’-][A-Z][a-z]{1,19})?(?![A-Za-z0-9_])/g;
-const titles = new Set(["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "madam", "mister", "lady", "lord"]);
+const tokenPattern =
+  /(?<![A-Za-z0-9'’_-])[A-Z][a-z]{0,19}(?:[A-Z][a-z]{1,19})?(?:['’-][A-Z][a-z]{1,19})?(?![A-Za-z0-9_])/g;
+const titles = new Set([
+  "mr",
+  "mrs",
+  "ms",
+  "miss",
+  "mx",
+  "dr",
+  "prof",
+  "professor",
+  "sir",
+  "dame",
+  "madam",
+  "mister",
+  "lady",
+  "lord",
+]);
 const cueBefore =
   /(?:\b(?:name is|name's|named|called|dear|hi|hello|hey|thanks|thank you|regards|sincerely|cheers|best|signed|contact|ask for|i'm|i am|this is|attn|attention|patient|customer|client|employee|applicant|tenant|user|passenger|cardholder|from|with|by|met|meet|told|asked|emailed|phoned|call|cc|to)\s{0,3}[:,-]?\s{0,3})$/i;
-const cueAfter = /^(?:\s{0,2}(?:said|says|wrote|writes|told|asked|replied|explained|added|called|emailed|signed|joined|works|lives|is a|was a|will)\b|,\s{0,2}(?:who|our|the|a|an|aged|age)\b|'s\b|’s\b)/;
+const cueAfter =
+  /^(?:\s{0,2}(?:said|says|wrote|writes|told|asked|replied|explained|added|called|emailed|signed|joined|works|lives|is a|was a|will)\b|,\s{0,2}(?:who|our|the|a|an|aged|age)\b|'s\b|’s\b)/;
 
 interface Token {
   start: number;
@@ -130,7 +147,9 @@ function fromSurname(text: string, tokens: Token[], index: number, out: PiiCandi
   const first = tokens[index] as Token;
   const second = tokens[index + 1];
   if (!second || capitalisedNonNames.has(first.lower) || first.word.length < 2) return 0;
-  if (text.slice(first.end, second.start) !== " " || !commonEnglishSurnames.has(second.lower)) return 0;
+  if (second.start !== first.end + 1 || text.charCodeAt(first.end) !== 32 || !commonEnglishSurnames.has(second.lower)) {
+    return 0;
+  }
   if (capitalisedNonNames.has(second.lower)) return 0;
   const score = startsSentence(text, first.start) ? 0.55 : 0.7;
   emit(out, first.start, second.end, score + (hasCue(text, first.start, second.end) ? 0.15 : 0));
@@ -140,7 +159,37 @@ function fromSurname(text: string, tokens: Token[], index: number, out: PiiCandi
 const strongCue =
   /(?:\b(?:name is|name's|named|called|dear|signed|attn|attention|patient|applicant|cardholder|passenger)\s{0,3}[:,-]?\s{0,3}|\b(?:i'm|i am|this is)\s)$/i;
 
+/** The last word of every strong cue: a cheap check before the regex (runs for every capitalised word). */
+const strongCueLastWords = new Set([
+  "is",
+  "named",
+  "called",
+  "dear",
+  "signed",
+  "attn",
+  "attention",
+  "patient",
+  "applicant",
+  "cardholder",
+  "passenger",
+  "i'm",
+  "am",
+  "name's",
+]);
+
 function strongCueBefore(text: string, start: number): boolean {
+  let end = start;
+  for (let code = text.charCodeAt(end - 1); end > 0 && end > start - 6; code = text.charCodeAt(end - 1)) {
+    if (code !== 32 && code !== 10 && code !== 9 && code !== 58 && code !== 44 && code !== 45) break; // space \n \t : , -
+    end--;
+  }
+  let begin = end;
+  for (let code = text.charCodeAt(begin - 1); begin > 0 && end - begin < 12; code = text.charCodeAt(begin - 1)) {
+    const letter = (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 39;
+    if (!letter) break;
+    begin--;
+  }
+  if (end - begin < 2 || !strongCueLastWords.has(text.slice(begin, end).toLowerCase())) return false;
   return strongCue.test(text.slice(Math.max(0, start - 24), start));
 }
 
@@ -150,8 +199,11 @@ function hasCue(text: string, start: number, end: number): boolean {
 
 function startsSentence(text: string, start: number): boolean {
   let index = start - 1;
-  while (index >= 0 && (text[index] === " " || text[index] === '"' || text[index] === "“" || text[index] === "(")) index--;
+  while (index >= 0 && (text[index] === " " || text[index] === '"' || text[index] === "“" || text[index] === "("))
+    index--;
   if (index < 0) return true;
   const ch = text[index] ?? "";
-  return ch === "." || ch === "!" || ch === "?" || ch === "\n" || ch === "\r" || ch === ":" || ch === "。" || ch === "：";
+  return (
+    ch === "." || ch === "!" || ch === "?" || ch === "\n" || ch === "\r" || ch === ":" || ch === "。" || ch === "："
+  );
 }

@@ -45,6 +45,7 @@ const cnLandline = /^(?:0(?:10|2[0-9])[2-8][0-9]{7}|0[3-9][0-9]{2}[2-8][0-9]{6,7
 interface Group {
   start: number;
   end: number;
+  digits: number;
 }
 
 interface Classification {
@@ -57,8 +58,25 @@ export function createPhoneRecognizer(): PiiRecognizer {
     types: ["PHONE_NUMBER"],
     find(text, out: PiiCandidate[]) {
       for (const match of text.matchAll(candidatePattern)) {
+        const raw = match[0];
+        // Cheap rejection first: without a "+"/"00" prefix a phone has 10 to 12 digits.
+        // Dotted runs with three or more dots are addresses and versions (194.125.145.45, 5.1.1.6),
+        // and a long bare run is a timestamp or an ID (20020731115338).
+        let digitCount = 0;
+        let dots = 0;
+        let others = 0;
+        for (let index = 0; index < raw.length; index++) {
+          const code = raw.charCodeAt(index);
+          if (code >= 48 && code <= 57) digitCount++;
+          else if (code === 46) dots++;
+          else others++;
+        }
+        const prefixed = raw.charCodeAt(0) === 43 || raw.startsWith("00");
+        if (digitCount < (prefixed ? 8 : 10)) continue;
+        if (dots >= 3 && others === 0 && !prefixed) continue;
+        if (digitCount === raw.length && digitCount > 12 && !prefixed) continue;
         const base = match.index ?? 0;
-        const groups = splitGroups(match[0], base);
+        const groups = splitGroups(raw, base);
         let first = 0;
         while (first < groups.length) {
           const found = longestPhone(text, groups, first);
@@ -80,7 +98,11 @@ function splitGroups(value: string, base: number): Group[] {
   const pattern = /(?:\+|\()?[0-9]+\)?/g;
   for (const match of value.matchAll(pattern)) {
     const start = base + (match.index ?? 0);
-    groups.push({ start, end: start + match[0].length });
+    const digits =
+      match[0].length -
+      (match[0].startsWith("+") || match[0].startsWith("(") ? 1 : 0) -
+      (match[0].endsWith(")") ? 1 : 0);
+    groups.push({ start, end: start + match[0].length, digits });
   }
   return groups;
 }
@@ -92,9 +114,26 @@ function longestPhone(
 ): { start: number; end: number; score: number; nextGroup: number } | undefined {
   const startGroup = groups[first];
   if (startGroup === undefined) return undefined;
-  for (let last = Math.min(groups.length - 1, first + 7); last >= first; last--) {
-    const endGroup = groups[last];
-    if (endGroup === undefined) continue;
+  // A number may start or end inside a longer digit run only where the gap differs from the
+  // separators inside it: "3589 0585 5170 3309" is one number (a card), not "3589" + a landline,
+  // while "13812345678 192.168.0.1" is a phone and an address.
+  const gapBefore = first === 0 ? "" : text.slice((groups[first - 1] as Group).end, startGroup.start);
+  // Digit totals first: most digit runs in text (dates, times, amounts) are rejected here cheaply.
+  let total = 0;
+  const last0 = Math.min(groups.length - 1, first + 7);
+  for (let index = first; index <= last0; index++) total += (groups[index] as Group).digits;
+  for (let last = last0; last >= first; last--) {
+    const endGroup = groups[last] as Group;
+    const digitCount = total;
+    total -= endGroup.digits;
+    if (digitCount < 7 || digitCount > 15) continue;
+    const next = groups[last + 1];
+    const gapAfter = next === undefined ? "" : text.slice(endGroup.end, next.start);
+    const inner = text.slice(startGroup.start, endGroup.end);
+    if ((gapBefore.length === 1 && inner.includes(gapBefore)) || (gapAfter.length === 1 && inner.includes(gapAfter)))
+      continue;
+    const international = text.charCodeAt(startGroup.start) === 43 || text.startsWith("00", startGroup.start);
+    if (!international && digitCount !== 10 && digitCount !== 11 && digitCount !== 12) continue;
     let start = startGroup.start;
     let end = endGroup.end;
     // An unbalanced bracket at either end belongs to the sentence.

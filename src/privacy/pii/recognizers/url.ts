@@ -6,7 +6,6 @@ import type { PiiCandidate, PiiRecognizer } from "../types.js";
  * an unbalanced closing bracket are given back to the sentence. One bounded character class: linear.
  */
 const urlPattern = /(?:\b(?:https?|ftp):\/\/|\bwww\.)[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]{1,2048}/gi;
-const trailing = /[.,;:!?'"*]+$/;
 
 export function createUrlRecognizer(): PiiRecognizer {
   return {
@@ -15,14 +14,7 @@ export function createUrlRecognizer(): PiiRecognizer {
     find(text, out: PiiCandidate[]) {
       if (!/https?:|ftp:|www\./i.test(text)) return;
       for (const match of text.matchAll(urlPattern)) {
-        let value = match[0].replace(trailing, "");
-        // "(see https://x.org/a)": drop a closing bracket that has no opening one inside the URL.
-        while (/[)\]]$/.test(value)) {
-          const close = value.endsWith(")") ? ")" : "]";
-          const open = close === ")" ? "(" : "[";
-          if (value.split(open).length >= value.split(close).length) break;
-          value = value.slice(0, -1).replace(trailing, "");
-        }
+        const value = trimUrl(match[0]);
         if (!plausibleHost(value)) continue;
         const start = match.index ?? 0;
         out.push({
@@ -44,4 +36,28 @@ function plausibleHost(url: string): boolean {
   if (host.startsWith("[") || host.toLowerCase() === "localhost") return host.length > 2;
   const labels = host.split(".");
   return labels.length >= 2 && labels.every((label) => label.length > 0) && /[A-Za-z0-9]/.test(labels.at(-1) ?? "");
+}
+
+/**
+ * Gives trailing sentence punctuation back to the sentence, and a closing bracket that has no
+ * opening one inside the URL ("(see https://x.org/a)"). One backwards pass: linear.
+ */
+function trimUrl(raw: string): string {
+  let opens = 0;
+  let closes = 0;
+  for (let index = 0; index < raw.length; index++) {
+    const ch = raw[index];
+    if (ch === "(" || ch === "[") opens++;
+    else if (ch === ")" || ch === "]") closes++;
+  }
+  let end = raw.length;
+  while (end > 0) {
+    const ch = raw[end - 1] ?? "";
+    if (".,;:!?'\"*".includes(ch)) end--;
+    else if ((ch === ")" || ch === "]") && closes > opens) {
+      closes--;
+      end--;
+    } else break;
+  }
+  return raw.slice(0, end);
 }

@@ -7,7 +7,7 @@ import type { PiiCandidate, PiiRecognizer } from "../types.js";
  * structural rules (no 000/666/9xx area, 00 group or 0000 serial). Dashed numbers are likely SSNs
  * on their own; spaced or bare digits need a context word such as "SSN" or "social security".
  */
-const ssnPattern = /(?<![0-9A-Za-z]|[0-9][ -])[0-9]{3}([ -]?)[0-9]{2}\1[0-9]{4}(?![0-9A-Za-z]|[ -][0-9])/g;
+const ssnPattern = /(?<![0-9A-Za-z]|[0-9]-)[0-9]{3}([ -]?)[0-9]{2}\1[0-9]{4}(?![0-9A-Za-z]|-[0-9])/g;
 const context = createContextMatcher([
   "ssn",
   "social security",
