@@ -245,10 +245,16 @@ async function writeBenchmarks(targets: Target[]): Promise<void> {
         const batchOnly: number[] = [];
         for (let run = 0; run < runs; run += 1) {
           endToEnd.push(
-            await ledgerThroughput(handle, records(recordCount, `e${batchSize}_${run}`), batchSize, "sync"),
+            await ledgerThroughput(handle, records(recordCount, `e${batchSize}_${run}`), batchSize, "sync", connection),
           );
           grouped.push(
-            await ledgerThroughput(handle, records(recordCount, `g${batchSize}_${run}`), batchSize, "grouped"),
+            await ledgerThroughput(
+              handle,
+              records(recordCount, `g${batchSize}_${run}`),
+              batchSize,
+              "grouped",
+              connection,
+            ),
           );
           batchOnly.push(
             await batchWriteThroughput(handle, records(recordCount, `b${batchSize}_${run}`), batchSize, connection),

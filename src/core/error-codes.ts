@@ -55,6 +55,10 @@ export const errorCodes = {
   MP_LIMITER_UNAVAILABLE: spec(503, true, "api_error"),
   /** A drift check found dataset drift and the caller asked for that to fail (`--fail-on-drift`). */
   MP_DRIFT_DETECTED: spec(409, false, "invalid_request_error"),
+  /** A registry promotion was refused by the gate (worse than the alias's current version, or not comparable). */
+  MP_PROMOTION_REFUSED: spec(409, false, "invalid_request_error"),
+  /** A registered model artifact no longer matches its recorded sha256 (modified or truncated on disk). */
+  MP_ARTIFACT_MODIFIED: spec(500, false, "api_error"),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,5 +1,6 @@
 import type { Principal } from "../commerce/authenticator.js";
 import type { Actor } from "../commerce/rbac.js";
+import type { Admission } from "./stages/admission.js";
 
 /**
  * What stages put on a request's context for later stages. Read with `c.get("name")`, not `c.var`:
@@ -26,6 +27,8 @@ export interface GatewayVariables {
   errorCode?: string;
   /** For streamed responses: settles when the stream has ended (finished, failed or cancelled). */
   streamDone?: Promise<StreamOutcome>;
+  /** The rate-limit reservation, finished when the request is over. */
+  admission?: Admission;
 }
 
 export interface RequestUsage {

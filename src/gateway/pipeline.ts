@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { Authenticator } from "../commerce/authenticator.js";
+import type { RateLimiter } from "../commerce/limits/limiter.js";
 import type { TenantService } from "../commerce/tenant-service.js";
 import { ModelportError } from "../core/errors.js";
 import type { Metrics } from "../monitoring/metrics.js";
@@ -29,6 +30,8 @@ export interface GatewayDeps {
   onFinished?: ((request: FinishedRequest) => void) | undefined;
   requestLog?: RequestLogAdmin | undefined;
   audit?: AuditAdmin | undefined;
+  limiter?: RateLimiter | undefined;
+  onLimiterError?: (error: unknown) => void;
 }
 
 /**

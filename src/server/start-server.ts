@@ -10,6 +10,7 @@ import { ModelportError } from "../core/errors.js";
 import type { ModelRuntime } from "../core/runtime.js";
 import { createEndpointRegistry } from "../gateway/endpoint-registry.js";
 import { createGatewayApp } from "../gateway/pipeline.js";
+import { createMemoryLimiter, createRedisLimiter } from "../commerce/limits/index.js";
 import { createMetrics } from "../monitoring/metrics.js";
 import { endUserHash } from "../monitoring/request-log/end-user.js";
 import { createRequestLogRepository } from "../monitoring/request-log/repository.js";
@@ -106,6 +107,14 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     : () => {};
   const endUserKey = deriveKey(masterKey, "end-user-hashing");
 
+  // Limits are exact across processes only through Redis; without it each process counts alone.
+  const limiter = settings.redisUrl
+    ? createRedisLimiter({
+        url: settings.redisUrl,
+        onError: (error) => logger.warn({ err: { message: (error as Error).message } }, "rate limiter store error"),
+      })
+    : createMemoryLimiter({ clock });
+
   let draining = false;
   let inFlight = 0;
   const app = createGatewayApp({
@@ -121,6 +130,9 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     isDraining: () => draining,
     onFinished: requestLog ? (request) => requestLog.append(requestLogEntry(request, endUserKey)) : undefined,
     audit,
+    limiter,
+    onLimiterError: (error) =>
+      logger.warn({ err: { message: (error as Error).message } }, "could not settle a rate-limit reservation"),
     requestLog: config.requestLog.enabled
       ? {
           search: (query) => requestLogRepository.search(query),
@@ -177,6 +189,7 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
       router.close();
       stopRetention();
       await requestLog?.close();
+      await limiter.close();
       // A signed checkpoint at shutdown anchors everything appended since the last one.
       await audit
         .createCheckpoint()

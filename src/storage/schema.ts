@@ -221,6 +221,87 @@ export interface DatasetVersionsTable {
   source: string;
 }
 
+export interface PredictionsTable {
+  request_id: string;
+  tenant_id: string;
+  endpoint: string;
+  target: string | null;
+  model_version: string | null;
+  predicted_label: string;
+  created_at: string;
+}
+
+export interface FeedbackTable {
+  request_id: string;
+  tenant_id: string;
+  endpoint: string | null;
+  target: string | null;
+  model_version: string | null;
+  label: string | null;
+  score: number | null;
+  /** +1 or -1. */
+  thumbs: number | null;
+  request_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RollbackEventsTable {
+  id: string;
+  tenant_id: string | null;
+  endpoint: string;
+  target: string;
+  stable_target: string;
+  /** JSON array of strings. */
+  reasons: string;
+  /** JSON object: the compared metrics. */
+  metrics: string;
+  at: string;
+  reset_at: string | null;
+  reset_by: string | null;
+}
+
+/** Registry: one immutable model version (see migrations/0009-registry.ts). */
+export interface ModelVersionsTable {
+  /** A tenant id, or `_global` for operator-owned models. */
+  namespace: string;
+  name: string;
+  version: number;
+  created_at: string;
+  created_by: string;
+  sha256: string;
+  /** `tfjs` or `onnx`. */
+  format: string;
+  task: string | null;
+  /** JSON text (signature.json), null when the artifact has none. */
+  signature: string | null;
+  metrics: string;
+  lineage: string;
+  card: string;
+}
+
+export interface ModelAliasesTable {
+  namespace: string;
+  name: string;
+  alias: string;
+  version: number;
+  updated_at: string;
+}
+
+export interface ModelAliasHistoryTable {
+  id: string;
+  namespace: string;
+  name: string;
+  alias: string;
+  from_version: number | null;
+  to_version: number;
+  actor: string;
+  reason: string | null;
+  /** 1 when the promotion gate was overridden. */
+  overridden: number;
+  created_at: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -238,4 +319,10 @@ export interface Database {
   usage_daily: UsageDailyTable;
   invoices: InvoicesTable;
   dataset_versions: DatasetVersionsTable;
+  predictions: PredictionsTable;
+  feedback: FeedbackTable;
+  rollback_events: RollbackEventsTable;
+  model_versions: ModelVersionsTable;
+  model_aliases: ModelAliasesTable;
+  model_alias_history: ModelAliasHistoryTable;
 }

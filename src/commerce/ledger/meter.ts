@@ -21,8 +21,10 @@ export interface MeterEvent {
 }
 
 export interface UsageMeter {
-  /** Prices the event at the version in effect, records it in the ledger, and returns the record. Synchronous. */
+  /** Prices the event at the version in effect, records it in the ledger (`record()`), and returns the record. Synchronous. */
   meter(event: MeterEvent): UsageRecord;
+  /** The same through `recordGrouped()`: resolves once the record is journaled (group commit). */
+  meterGrouped(event: MeterEvent): Promise<UsageRecord>;
 }
 
 /**
@@ -39,32 +41,42 @@ export function createUsageMeter(options: {
 }): UsageMeter {
   const now = options.now ?? Date.now;
   const defaultCurrency = options.currency ?? "USD";
+  function price(event: MeterEvent): UsageRecord {
+    const time = new Date(event.time ?? now()).toISOString();
+    const target = event.target ?? null;
+    const price = options.prices.priceFor(event.tenantId, event.endpoint, time, target);
+    const quantities = { inputTokens: event.inputTokens, outputTokens: event.outputTokens, items: event.items };
+    const charge =
+      price === undefined ? { inputCostMicros: 0, outputCostMicros: 0, costMicros: 0 } : chargeFor(price, quantities);
+    const record: UsageRecord = {
+      requestId: event.requestId,
+      tenantId: event.tenantId,
+      keyId: event.keyId,
+      endpoint: event.endpoint,
+      target,
+      model: event.model ?? null,
+      kind: event.kind,
+      status: event.status,
+      ...quantities,
+      priceVersionId: price?.id ?? null,
+      currency: price?.currency ?? defaultCurrency,
+      costMicros: charge.costMicros,
+      inputCostMicros: charge.inputCostMicros,
+      outputCostMicros: charge.outputCostMicros,
+      time,
+    };
+    return record;
+  }
+
   return {
     meter(event) {
-      const time = new Date(event.time ?? now()).toISOString();
-      const target = event.target ?? null;
-      const price = options.prices.priceFor(event.tenantId, event.endpoint, time, target);
-      const quantities = { inputTokens: event.inputTokens, outputTokens: event.outputTokens, items: event.items };
-      const charge =
-        price === undefined ? { inputCostMicros: 0, outputCostMicros: 0, costMicros: 0 } : chargeFor(price, quantities);
-      const record: UsageRecord = {
-        requestId: event.requestId,
-        tenantId: event.tenantId,
-        keyId: event.keyId,
-        endpoint: event.endpoint,
-        target,
-        model: event.model ?? null,
-        kind: event.kind,
-        status: event.status,
-        ...quantities,
-        priceVersionId: price?.id ?? null,
-        currency: price?.currency ?? defaultCurrency,
-        costMicros: charge.costMicros,
-        inputCostMicros: charge.inputCostMicros,
-        outputCostMicros: charge.outputCostMicros,
-        time,
-      };
+      const record = price(event);
       options.ledger.record(record);
+      return record;
+    },
+    async meterGrouped(event) {
+      const record = price(event);
+      await options.ledger.recordGrouped(record);
       return record;
     },
   };

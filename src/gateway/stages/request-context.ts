@@ -86,9 +86,13 @@ export function requestContext(options: {
       },
       "request",
     );
-    if (onFinished && (protocol === "openai" || protocol === "oip")) {
-      const finished = (outcome: StreamOutcome | undefined) =>
-        onFinished({
+    const admission = c.get("admission");
+    if (admission || (onFinished && (protocol === "openai" || protocol === "oip"))) {
+      const finished = (outcome: StreamOutcome | undefined) => {
+        const usage = outcome ? outcome.usage : c.get("usage");
+        const errorCode = outcome?.errorCode ?? c.get("errorCode");
+        admission?.finish(usage, c.res.status < 400 && errorCode === undefined);
+        onFinished?.({
           requestId,
           time,
           protocol,
@@ -101,10 +105,11 @@ export function requestContext(options: {
           endpoint: c.get("endpoint"),
           target: c.get("target"),
           endUser: c.get("endUser"),
-          usage: outcome ? outcome.usage : c.get("usage"),
-          errorCode: outcome?.errorCode ?? c.get("errorCode"),
+          usage,
+          errorCode,
           stream: outcome !== undefined,
         });
+      };
       const streamDone = c.get("streamDone");
       if (streamDone) streamDone.then(finished, () => finished({ usage: undefined, errorCode: "MP_INTERNAL" }));
       else finished(undefined);

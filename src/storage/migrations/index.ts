@@ -6,6 +6,8 @@ import { datasetsMigration } from "./0004-datasets.js";
 import { accessMigration } from "./0005-access.js";
 import { requestLogMigration } from "./0006-request-log.js";
 import { alertsMigration } from "./0007-alerts.js";
+import { monitoringMigration } from "./0008-monitoring.js";
+import { registryMigration } from "./0009-registry.js";
 
 /**
  * Every migration, oldest first. Kysely applies them in the alphabetical order of their names,
@@ -21,6 +23,8 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0005-access": accessMigration,
   "0006-request-log": requestLogMigration,
   "0007-alerts": alertsMigration,
+  "0008-monitoring": monitoringMigration,
+  "0009-registry": registryMigration,
 });
 
 /** A static provider (no filesystem globbing), so migrations work from any bundle or cwd. */

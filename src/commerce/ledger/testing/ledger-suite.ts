@@ -491,8 +491,21 @@ export function ledgerSuite(
       });
       assert.equal(free.costMicros, 0);
       assert.equal(free.priceVersionId, null);
+      const grouped = await meter.meterGrouped({
+        requestId: "req_meter_3",
+        tenantId: "ten_meter",
+        keyId: "key_m",
+        endpoint: "metered",
+        kind: "chat",
+        status: "partial",
+        inputTokens: 1_000_000,
+        outputTokens: 0,
+        items: 0,
+        time: Date.UTC(2025, 1, 1),
+      });
+      assert.equal(grouped.costMicros, 150_010, "the first version: 0.15 USD/M plus 10 micros per request");
       await ledger.close();
-      assert.equal(await countRecords(handle, "ten_meter"), 2);
+      assert.equal(await countRecords(handle, "ten_meter"), 3);
       prices.close();
     });
   });

@@ -1,10 +1,12 @@
 import type { Context, Hono } from "hono";
+import type { RateLimiter } from "../../../commerce/limits/limiter.js";
 import { ModelportError } from "../../../core/errors.js";
 import type { OipInferRequest } from "../../../core/oip-types.js";
 import { validateTensor } from "../../../core/tensors.js";
 import type { GatewayEnv } from "../../context.js";
 import type { EndpointRegistry } from "../../endpoint-registry.js";
 import type { Router } from "../../resilience/router.js";
+import { admit } from "../../stages/admission.js";
 import { readJsonBody } from "../../stages/json-body.js";
 import { stickyKeyFor } from "../../sticky-key.js";
 import { waitedOn } from "../../upstream-time.js";
@@ -16,6 +18,8 @@ export interface OipRoutesDeps {
   version: string;
   /** False while the server drains or storage is down: /v2/health/ready answers 503. */
   isReady: () => boolean;
+  limiter?: RateLimiter | undefined;
+  onLimiterError?: (error: unknown) => void;
 }
 
 function parseInferRequest(body: unknown): OipInferRequest {
@@ -98,6 +102,7 @@ export function registerOipRoutes(app: Hono<GatewayEnv>, deps: OipRoutesDeps): v
     const endpoint = endpoints.require(name, "predict");
     c.set("endpoint", endpoint.name);
     const request = parseInferRequest(await readJsonBody(c, bodyLimitBytes));
+    await admit(c, deps.limiter, 0, deps.onLimiterError ?? (() => {}));
     const routing = {
       stickyKey: stickyKeyFor(c, endpoint, undefined),
       signal: c.req.raw.signal,

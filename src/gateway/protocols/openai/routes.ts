@@ -1,10 +1,13 @@
 import type { Hono } from "hono";
+import { estimateTokens } from "../../../commerce/limits/index.js";
+import type { RateLimiter } from "../../../commerce/limits/limiter.js";
 import { ModelportError, toModelportError } from "../../../core/errors.js";
 import type { CompletionUsage } from "../../../core/openai-types.js";
 import type { Metrics } from "../../../monitoring/metrics.js";
 import type { GatewayEnv, RequestUsage, StreamOutcome } from "../../context.js";
 import type { EndpointRegistry } from "../../endpoint-registry.js";
 import type { Router } from "../../resilience/router.js";
+import { admit, promptCharacters } from "../../stages/admission.js";
 import { readJsonBody } from "../../stages/json-body.js";
 import { stickyKeyFor } from "../../sticky-key.js";
 import { waitedOn } from "../../upstream-time.js";
@@ -17,6 +20,9 @@ export interface OpenAIRoutesDeps {
   router: Router;
   metrics: Metrics;
   bodyLimitBytes: number;
+  limiter?: RateLimiter | undefined;
+  /** Settling or releasing a reservation failed (the limiter's store is down); logged, not thrown. */
+  onLimiterError?: (error: unknown) => void;
 }
 
 /** OpenAI usage → the request's usage (metrics now; request log and metering when the request ends). */
@@ -35,7 +41,8 @@ function toUsage(
 
 /** OpenAI-compatible inference routes: chat completions (plain and SSE), embeddings, model list. */
 export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDeps): void {
-  const { endpoints, router, metrics, bodyLimitBytes } = deps;
+  const { endpoints, router, metrics, bodyLimitBytes, limiter } = deps;
+  const onLimiterError = deps.onLimiterError ?? (() => {});
 
   app.post("/v1/chat/completions", async (c) => {
     const request = parseChatRequest(await readJsonBody(c, bodyLimitBytes));
@@ -43,6 +50,15 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     c.set("endpoint", endpoint.name);
     const endUser = request.user ?? c.req.header("x-modelport-user");
     if (endUser) c.set("endUser", endUser);
+    await admit(
+      c,
+      limiter,
+      estimateTokens({
+        promptCharacters: promptCharacters(request.messages),
+        maxOutputTokens: request.max_completion_tokens ?? request.max_tokens,
+      }),
+      onLimiterError,
+    );
     const routing = {
       stickyKey: stickyKeyFor(c, endpoint, request.user),
       signal: c.req.raw.signal,
@@ -102,6 +118,9 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     c.set("endpoint", endpoint.name);
     const endUser = request.user ?? c.req.header("x-modelport-user");
     if (endUser) c.set("endUser", endUser);
+    const inputs = Array.isArray(request.input) ? request.input : [request.input];
+    const characters = inputs.reduce<number>((total, item) => total + (typeof item === "string" ? item.length : 4), 0);
+    await admit(c, limiter, estimateTokens({ promptCharacters: characters, maxOutputTokens: 0 }), onLimiterError);
     const routing = {
       stickyKey: stickyKeyFor(c, endpoint, request.user),
       signal: c.req.raw.signal,
