@@ -8,10 +8,18 @@ import OpenAI from "openai";
 import { type MockOpenAIUpstream, mockBehaviour, startMockOpenAIUpstream } from "./fixtures/mock-openai-upstream.js";
 import { runCli, type ServeProcess, startServeProcess } from "./helpers/cli.js";
 import { startTestGateway, type TestGateway } from "./helpers/gateway.js";
-import { createTestDatabase, type PostgresTestDatabase, probePostgres, reportPostgresUnavailable } from "./helpers/postgres.js";
+import {
+  createTestDatabase,
+  type PostgresTestDatabase,
+  probePostgres,
+  reportPostgresUnavailable,
+} from "./helpers/postgres.js";
 
 async function keyWith(gateway: TestGateway, limits: Record<string, number>): Promise<string> {
-  const response = await gateway.admin("/admin/v1/tenants/acme/keys", { method: "POST", body: JSON.stringify({ limits }) });
+  const response = await gateway.admin("/admin/v1/tenants/acme/keys", {
+    method: "POST",
+    body: JSON.stringify({ limits }),
+  });
   assert.equal(response.status, 201);
   return ((await response.json()) as { key: string }).key;
 }
@@ -102,7 +110,11 @@ describe("rate limits in one process", () => {
     const keys = [];
     for (let index = 0; index < 2; index++)
       keys.push(
-        ((await (await gateway.admin("/admin/v1/tenants/small/keys", { method: "POST", body: "{}" })).json()) as { key: string }).key,
+        (
+          (await (await gateway.admin("/admin/v1/tenants/small/keys", { method: "POST", body: "{}" })).json()) as {
+            key: string;
+          }
+        ).key,
       );
     const statuses = [];
     for (const key of [keys[0], keys[1], keys[0], keys[1]]) statuses.push((await chat(key as string)).status);
@@ -144,9 +156,23 @@ else
         MODELPORT_ADMIN_TOKEN: "two-process-admin-token",
       };
       const flags = ["--config", join(dir, "modelport.json")];
-      assert.equal((await runCli(["tenants", "create", "shared", ...flags, "--data-dir", join(dir, "a")], env)).code, 0);
+      assert.equal(
+        (await runCli(["tenants", "create", "shared", ...flags, "--data-dir", join(dir, "a")], env)).code,
+        0,
+      );
       const created = await runCli(
-        ["keys", "create", "--tenant", "shared", "--rpm", String(limit), "--json", ...flags, "--data-dir", join(dir, "a")],
+        [
+          "keys",
+          "create",
+          "--tenant",
+          "shared",
+          "--rpm",
+          String(limit),
+          "--json",
+          ...flags,
+          "--data-dir",
+          join(dir, "a"),
+        ],
         env,
       );
       assert.equal(created.code, 0, created.stderr);

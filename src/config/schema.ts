@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { piiPolicySchema } from "../privacy/pii/policy.js";
 
 /**
  * The config file's schema: strict everywhere (an unknown key is an error that names it), with the
@@ -121,6 +122,10 @@ export const configSchema = z.strictObject({
         .default(true)
         .describe("Keep one record per inference request (searchable in the admin API)."),
       retentionDays: positiveInt.max(3_650).default(30).describe("Records older than this are deleted hourly."),
+      payloads: z
+        .boolean()
+        .default(false)
+        .describe("Also keep prompts and answers: PII-masked per policy and encrypted with the tenant's data key."),
     })
     .prefault({}),
   auth: z
@@ -134,6 +139,17 @@ export const configSchema = z.strictObject({
         .describe("How long a validated key is trusted before re-reading it (revocations by other processes)."),
     })
     .prefault({}),
+  pii: z
+    .strictObject({
+      default: piiPolicySchema.optional().describe("Applies where no tenant or endpoint policy does."),
+      endpoints: z.record(name, piiPolicySchema).optional(),
+      tenants: z
+        .record(z.string(), piiPolicySchema)
+        .optional()
+        .describe("By tenant name; wins over endpoint policies."),
+    })
+    .optional()
+    .describe("PII policies: entity type → allow | mask_logs | pseudonymize | redact | block."),
   providers: z.record(name, providerSchema).default({}),
   endpoints: z.record(name, endpointSchema).default({}),
 });

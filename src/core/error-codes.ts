@@ -59,6 +59,9 @@ export const errorCodes = {
   MP_PROMOTION_REFUSED: spec(409, false, "invalid_request_error"),
   /** A registered model artifact no longer matches its recorded sha256 (modified or truncated on disk). */
   MP_ARTIFACT_MODIFIED: spec(500, false, "api_error"),
+  MP_PII_BLOCKED: spec(400, false, "invalid_request_error"),
+  /** An input guard (prompt injection, caps) blocked the request; the message names the rules. */
+  MP_GUARD_BLOCKED: spec(400, false, "invalid_request_error"),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -29,6 +29,12 @@ export interface GatewayVariables {
   streamDone?: Promise<StreamOutcome>;
   /** The rate-limit reservation, finished when the request is over. */
   admission?: Admission;
+  /** The prompt as stored logs may keep it (PII masked per policy); stored only encrypted. */
+  promptLogText?: string;
+  /** The answer as stored logs may keep it. */
+  answerLogText?: string;
+  /** PII entity types found in the request. */
+  piiFound?: string[];
 }
 
 export interface RequestUsage {
@@ -39,6 +45,8 @@ export interface RequestUsage {
 export interface StreamOutcome {
   usage: RequestUsage | undefined;
   errorCode: string | undefined;
+  /** The streamed answer as stored logs may keep it. */
+  answerLogText?: string | undefined;
 }
 
 /** Everything known about a request once it is over: what the request log and metering consume. */
@@ -58,6 +66,9 @@ export interface FinishedRequest {
   usage: RequestUsage | undefined;
   errorCode: string | undefined;
   stream: boolean;
+  promptLogText: string | undefined;
+  answerLogText: string | undefined;
+  piiFound: string[] | undefined;
 }
 
 export interface GatewayEnv {

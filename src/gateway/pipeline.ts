@@ -3,6 +3,7 @@ import type { Authenticator } from "../commerce/authenticator.js";
 import type { RateLimiter } from "../commerce/limits/limiter.js";
 import type { TenantService } from "../commerce/tenant-service.js";
 import { ModelportError } from "../core/errors.js";
+import type { PrivacyFilters } from "../core/privacy.js";
 import type { Metrics } from "../monitoring/metrics.js";
 import { type AuditAdmin, type RequestLogAdmin, registerAdminRoutes } from "./admin/routes.js";
 import type { FinishedRequest, GatewayEnv } from "./context.js";
@@ -32,6 +33,7 @@ export interface GatewayDeps {
   audit?: AuditAdmin | undefined;
   limiter?: RateLimiter | undefined;
   onLimiterError?: (error: unknown) => void;
+  privacy?: PrivacyFilters | undefined;
 }
 
 /**

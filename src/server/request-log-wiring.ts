@@ -26,8 +26,33 @@ export function requestLogEntry(request: FinishedRequest, endUserKey: Buffer): R
     costMicros: null,
     cacheHit: false,
     stream: request.stream,
-    guardVerdicts: null,
+    guardVerdicts: request.piiFound?.length ? [{ guard: "pii", types: request.piiFound }] : null,
     requestPayload: null,
     responsePayload: null,
   };
+}
+
+/**
+ * Seals the prompt and answer into the entry with the tenant's data key (AES-256-GCM, bound to
+ * table, row and column), so stored payloads are never plaintext. Requests without a tenant keep
+ * no payload.
+ */
+export async function withEncryptedPayloads(
+  entry: RequestLogEntry,
+  request: FinishedRequest,
+  encrypt: (
+    context: { tenantId: string; table: string; rowId: string; column: string },
+    text: string,
+  ) => Promise<string>,
+): Promise<RequestLogEntry> {
+  if (!entry.tenantId) return entry;
+  const seal = (column: string, text: string | undefined) =>
+    text === undefined
+      ? Promise.resolve(null)
+      : encrypt({ tenantId: entry.tenantId as string, table: "request_log", rowId: entry.requestId, column }, text);
+  const [requestPayload, responsePayload] = await Promise.all([
+    seal("request_payload", request.promptLogText),
+    seal("response_payload", request.answerLogText),
+  ]);
+  return { ...entry, requestPayload, responsePayload };
 }

@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import { dirname } from "node:path";
 import { serve } from "@hono/node-server";
 import { createAuthenticator } from "../commerce/authenticator.js";
+import { createMemoryLimiter, createRedisLimiter } from "../commerce/limits/index.js";
 import { createTenantService } from "../commerce/tenant-service.js";
 import type { Settings } from "../config/settings.js";
 import type { AuditRecorder } from "../core/audit.js";
@@ -10,7 +11,6 @@ import { ModelportError } from "../core/errors.js";
 import type { ModelRuntime } from "../core/runtime.js";
 import { createEndpointRegistry } from "../gateway/endpoint-registry.js";
 import { createGatewayApp } from "../gateway/pipeline.js";
-import { createMemoryLimiter, createRedisLimiter } from "../commerce/limits/index.js";
 import { createMetrics } from "../monitoring/metrics.js";
 import { endUserHash } from "../monitoring/request-log/end-user.js";
 import { createRequestLogRepository } from "../monitoring/request-log/repository.js";
@@ -18,11 +18,13 @@ import { scheduleRetention } from "../monitoring/request-log/retention.js";
 import { createRequestLogWriter } from "../monitoring/request-log/writer.js";
 import { isAuditAction } from "../privacy/audit/audit-actions.js";
 import { type AuditLog, createAuditLog } from "../privacy/audit/audit-log.js";
+import { createFieldCipher } from "../privacy/crypto/field-cipher.js";
 import { bootstrapAdminToken } from "./admin-token.js";
 import { createLogger, type Logger } from "./logger.js";
 import { deriveKey } from "./master-key.js";
 import { openCheckedStorage } from "./open-storage.js";
-import { requestLogEntry } from "./request-log-wiring.js";
+import { createPrivacyFilters } from "./privacy-wiring.js";
+import { requestLogEntry, withEncryptedPayloads } from "./request-log-wiring.js";
 import { createGatewayRouter } from "./router-wiring.js";
 import { createRuntime } from "./runtime-factory.js";
 import { modelportVersion } from "./version.js";
@@ -79,6 +81,7 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     clock,
     checkpointEvery: 1000,
   });
+  const cipher = createFieldCipher({ database: handle, masterKey, audit, clock });
   const tenants = createTenantService({
     storage,
     hashingKey,
@@ -128,7 +131,16 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     bodyLimitBytes: config.server.bodyLimitBytes,
     accessLogger: config.logging.accessLog ? logger : undefined,
     isDraining: () => draining,
-    onFinished: requestLog ? (request) => requestLog.append(requestLogEntry(request, endUserKey)) : undefined,
+    onFinished: requestLog
+      ? (request) => {
+          const entry = requestLogEntry(request, endUserKey);
+          if (!config.requestLog.payloads) return requestLog.append(entry);
+          withEncryptedPayloads(entry, request, cipher.encryptField).then(requestLog.append, (error) =>
+            logger.error({ err: { message: (error as Error).message } }, "could not encrypt a request-log payload"),
+          );
+        }
+      : undefined,
+    privacy: createPrivacyFilters(config),
     audit,
     limiter,
     onLimiterError: (error) =>

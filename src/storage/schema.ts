@@ -302,6 +302,48 @@ export interface ModelAliasHistoryTable {
   created_at: string;
 }
 
+/** Training runs (training/tracking, migrations/0010-training.ts). */
+export interface TrainingRunsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  /** `trainer` (modelport train) or `external` (modelport run). */
+  kind: string;
+  /** queued | running | succeeded | failed. */
+  status: string;
+  /** JSON object. */
+  params: string;
+  /** `name@sha256` of the dataset version, when known. */
+  dataset: string | null;
+  git_commit: string | null;
+  command: string | null;
+  exit_code: number | null;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_ms: number | null;
+}
+
+export interface TrainingRunMetricsTable {
+  tenant_id: string;
+  run_id: string;
+  step: number;
+  name: string;
+  value: number;
+  recorded_at: string;
+}
+
+export interface TrainingRunArtifactsTable {
+  tenant_id: string;
+  run_id: string;
+  path: string;
+  sha256: string;
+  /** bigint: PostgreSQL returns it as a string. */
+  size: number | string;
+  created_at: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -325,4 +367,7 @@ export interface Database {
   model_versions: ModelVersionsTable;
   model_aliases: ModelAliasesTable;
   model_alias_history: ModelAliasHistoryTable;
+  training_runs: TrainingRunsTable;
+  training_run_metrics: TrainingRunMetricsTable;
+  training_run_artifacts: TrainingRunArtifactsTable;
 }

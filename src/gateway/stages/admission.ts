@@ -1,6 +1,6 @@
 import type { Context } from "hono";
-import type { AdmissionTicket, RateLimiter } from "../../commerce/limits/limiter.js";
 import { admissionScopes, decisionHeaders, rateLimitError } from "../../commerce/limits/index.js";
+import type { AdmissionTicket, RateLimiter } from "../../commerce/limits/limiter.js";
 import type { GatewayEnv, RequestUsage } from "../context.js";
 
 /** What a request holds after admission: finishing it settles or releases its reservation. */

@@ -108,6 +108,9 @@ export function requestContext(options: {
           usage,
           errorCode,
           stream: outcome !== undefined,
+          promptLogText: c.get("promptLogText"),
+          answerLogText: outcome ? outcome.answerLogText : c.get("answerLogText"),
+          piiFound: c.get("piiFound"),
         });
       };
       const streamDone = c.get("streamDone");

@@ -26,7 +26,9 @@ export function parseFeedbackBody(body: unknown): ParsedFeedbackBody {
   const result = feedbackBodySchema.safeParse(body);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const param = issue?.path.map(String).join(".") || undefined;
+    // An unknown field has an empty path; name the field itself.
+    const param =
+      (issue?.code === "unrecognized_keys" ? issue.keys[0] : issue?.path.map(String).join(".")) || undefined;
     throw new ModelportError("MP_INVALID_REQUEST", `invalid feedback: ${issue?.message ?? "bad body"}`, {
       ...(param ? { param } : {}),
     });

@@ -17,7 +17,7 @@
 export interface InvisibleCounts {
   /** Zero-width space/joiners, word joiner, BOM inside the text, soft hyphen, Mongolian vowel separator. */
   zeroWidth: number;
-  /** ZWJ/ZWNJ next to an emoji or in scripts that need them are still counted here; see joiners. */
+  /** ZWJ/ZWNJ: legitimate in emoji sequences and some scripts, so counted apart. */
   joiners: number;
   /** Bidi embedding/override/isolate controls (U+202A-202E, U+2066-2069). */
   bidi: number;
@@ -25,6 +25,8 @@ export interface InvisibleCounts {
   tags: number;
   /** Variation selectors (U+FE00-FE0F, U+E0100-E01EF). Common after emoji; informational. */
   variationSelectors: number;
+  /** LRM/RLM/ALM marks: normal in right-to-left text; informational. */
+  directionMarks: number;
 }
 
 export interface FoldedText {
@@ -39,13 +41,13 @@ export interface FoldedText {
   tagPayload: string;
 }
 
-type Kind = "zeroWidth" | "joiners" | "bidi" | "variationSelectors";
+type Kind = "zeroWidth" | "joiners" | "bidi" | "variationSelectors" | "directionMarks";
 
 function invisibleKind(cp: number): Kind | undefined {
   if (cp === 0x200b || cp === 0x2060 || cp === 0xfeff || cp === 0x00ad || cp === 0x180e) return "zeroWidth";
   if (cp >= 0x2061 && cp <= 0x2064) return "zeroWidth";
   if (cp === 0x200c || cp === 0x200d) return "joiners";
-  if (cp === 0x200e || cp === 0x200f || cp === 0x061c) return "bidi";
+  if (cp === 0x200e || cp === 0x200f || cp === 0x061c) return "directionMarks";
   if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) return "bidi";
   if ((cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef)) return "variationSelectors";
   return undefined;
@@ -74,6 +76,8 @@ function isStableNonAscii(cp: number): boolean {
 
 /** Folds one non-ASCII, non-invisible, non-space code point (NFKC, then lowercase). */
 function foldCodePoint(cp: number): string {
+  // Fullwidth ASCII (U+FF01-FF5E) is NFKC'd to ASCII by a fixed offset; skip normalize() for it.
+  if (cp >= 0xff01 && cp <= 0xff5e) return String.fromCharCode(cp - 0xfee0).toLowerCase();
   const raw = String.fromCodePoint(cp);
   if (isStableNonAscii(cp)) return raw;
   return raw.normalize("NFKC").toLowerCase();
@@ -89,7 +93,14 @@ export function foldText(source: string, maxChars = Number.POSITIVE_INFINITY): F
   let starts = new Int32Array(limit + 16);
   let ends = new Int32Array(limit + 16);
   let length = 0;
-  const invisible: InvisibleCounts = { zeroWidth: 0, joiners: 0, bidi: 0, tags: 0, variationSelectors: 0 };
+  const invisible: InvisibleCounts = {
+    zeroWidth: 0,
+    joiners: 0,
+    bidi: 0,
+    tags: 0,
+    variationSelectors: 0,
+    directionMarks: 0,
+  };
   let tagPayload = "";
   let pendingSpace: string | undefined;
   let pendingSpaceStart = 0;

@@ -8,6 +8,7 @@ import { requestLogMigration } from "./0006-request-log.js";
 import { alertsMigration } from "./0007-alerts.js";
 import { monitoringMigration } from "./0008-monitoring.js";
 import { registryMigration } from "./0009-registry.js";
+import { trainingMigration } from "./0010-training.js";
 
 /**
  * Every migration, oldest first. Kysely applies them in the alphabetical order of their names,
@@ -25,6 +26,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0007-alerts": alertsMigration,
   "0008-monitoring": monitoringMigration,
   "0009-registry": registryMigration,
+  "0010-training": trainingMigration,
 });
 
 /** A static provider (no filesystem globbing), so migrations work from any bundle or cwd. */

@@ -23,7 +23,7 @@ export class SelfAttention extends tfl.layers.Layer {
   private query!: tfl.LayerVariable;
   private key!: tfl.LayerVariable;
   private value!: tfl.LayerVariable;
-  private output!: tfl.LayerVariable;
+  private projection!: tfl.LayerVariable;
 
   constructor(args: SelfAttentionArgs & LayerArgs) {
     super(args);
@@ -46,7 +46,7 @@ export class SelfAttention extends tfl.layers.Layer {
     this.query = this.addWeight("query", [width, width], "float32", init(1));
     this.key = this.addWeight("key", [width, width], "float32", init(2));
     this.value = this.addWeight("value", [width, width], "float32", init(3));
-    this.output = this.addWeight("output", [width, width], "float32", init(4));
+    this.projection = this.addWeight("output", [width, width], "float32", init(4));
     this.built = true;
   }
 
@@ -64,7 +64,7 @@ export class SelfAttention extends tfl.layers.Layer {
       const scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(width));
       const attended = tf.matMul(tf.softmax(scores), v);
       const mixed = tf.reshape(
-        tf.matMul(tf.reshape(attended, [batch * length, width]), this.output.read() as tf.Tensor2D),
+        tf.matMul(tf.reshape(attended, [batch * length, width]), this.projection.read() as tf.Tensor2D),
         [batch, length, width],
       );
       return tf.add(x, mixed);

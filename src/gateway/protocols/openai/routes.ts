@@ -3,12 +3,14 @@ import { estimateTokens } from "../../../commerce/limits/index.js";
 import type { RateLimiter } from "../../../commerce/limits/limiter.js";
 import { ModelportError, toModelportError } from "../../../core/errors.js";
 import type { CompletionUsage } from "../../../core/openai-types.js";
+import type { PrivacyFilters } from "../../../core/privacy.js";
 import type { Metrics } from "../../../monitoring/metrics.js";
 import type { GatewayEnv, RequestUsage, StreamOutcome } from "../../context.js";
 import type { EndpointRegistry } from "../../endpoint-registry.js";
 import type { Router } from "../../resilience/router.js";
 import { admit, promptCharacters } from "../../stages/admission.js";
 import { readJsonBody } from "../../stages/json-body.js";
+import { filterChatMessages, restoreChunks, restoreCompletion } from "../../stages/privacy-filter.js";
 import { stickyKeyFor } from "../../sticky-key.js";
 import { waitedOn } from "../../upstream-time.js";
 import { encodeEmbeddings } from "./embedding-encoding.js";
@@ -23,6 +25,7 @@ export interface OpenAIRoutesDeps {
   limiter?: RateLimiter | undefined;
   /** Settling or releasing a reservation failed (the limiter's store is down); logged, not thrown. */
   onLimiterError?: (error: unknown) => void;
+  privacy?: PrivacyFilters | undefined;
 }
 
 /** OpenAI usage → the request's usage (metrics now; request log and metering when the request ends). */
@@ -39,17 +42,22 @@ function toUsage(
   return { inputTokens, outputTokens };
 }
 
+/** Streamed answers are kept for the request log up to this many characters. */
+const maxLoggedAnswer = 64 * 1024;
+
 /** OpenAI-compatible inference routes: chat completions (plain and SSE), embeddings, model list. */
 export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDeps): void {
   const { endpoints, router, metrics, bodyLimitBytes, limiter } = deps;
   const onLimiterError = deps.onLimiterError ?? (() => {});
 
   app.post("/v1/chat/completions", async (c) => {
-    const request = parseChatRequest(await readJsonBody(c, bodyLimitBytes));
-    const endpoint = endpoints.require(request.model, "chat");
+    const parsed = parseChatRequest(await readJsonBody(c, bodyLimitBytes));
+    const endpoint = endpoints.require(parsed.model, "chat");
     c.set("endpoint", endpoint.name);
-    const endUser = request.user ?? c.req.header("x-modelport-user");
+    const endUser = parsed.user ?? c.req.header("x-modelport-user");
     if (endUser) c.set("endUser", endUser);
+    const { messages, filter } = filterChatMessages(c, deps.privacy, endpoint.name, parsed.messages);
+    const request = messages === parsed.messages ? parsed : { ...parsed, messages };
     await admit(
       c,
       limiter,
@@ -89,11 +97,17 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
       c.set("target", started.target.id);
       let settle: (outcome: StreamOutcome) => void = () => {};
       c.set("streamDone", new Promise<StreamOutcome>((resolve) => (settle = resolve)));
-      const body = chatChunksToSse(started.stream, {
+      let answer = "";
+      const body = chatChunksToSse(filter ? restoreChunks(started.stream, filter) : started.stream, {
+        onChunk: (chunk) => {
+          const delta = chunk.choices[0]?.delta.content;
+          if (typeof delta === "string" && answer.length < maxLoggedAnswer) answer += delta;
+        },
         onEnd: (error) =>
           settle({
             usage: toUsage(metrics, endpoint.name, started.usage()),
             errorCode: error === undefined ? undefined : (toModelportError(error).code as string),
+            answerLogText: filter ? filter.inbound(answer).logText : answer,
           }),
       });
       return new Response(body, { status: 200, headers: sseHeaders });
@@ -109,7 +123,9 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     c.set("target", result.target.id);
     const usage = toUsage(metrics, endpoint.name, result.value.usage);
     if (usage) c.set("usage", usage);
-    return c.json(result.value);
+    const answer = result.value.choices[0]?.message.content;
+    if (typeof answer === "string") c.set("answerLogText", filter ? filter.inbound(answer).logText : answer);
+    return c.json(restoreCompletion(result.value, filter));
   });
 
   app.post("/v1/embeddings", async (c) => {

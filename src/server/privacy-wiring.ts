@@ -1,0 +1,42 @@
+import type { ModelportConfig } from "../config/schema.js";
+import type { PrivacyFilters } from "../core/privacy.js";
+import {
+  applyPolicy,
+  createPseudonymSession,
+  createStreamReidentifier,
+  type PiiPolicy,
+  reidentify,
+} from "../privacy/pii/index.js";
+
+/**
+ * PII policies from the config, resolved per request: the tenant's policy if it has one, else the
+ * endpoint's, else the default. A pseudonym session lives for one request.
+ */
+export function createPrivacyFilters(config: Readonly<ModelportConfig>): PrivacyFilters | undefined {
+  const pii = config.pii;
+  if (!pii) return undefined;
+  const policyFor = (tenantName: string, endpoint: string): PiiPolicy | undefined =>
+    (pii.tenants?.[tenantName] as PiiPolicy | undefined) ??
+    (pii.endpoints?.[endpoint] as PiiPolicy | undefined) ??
+    (pii.default as PiiPolicy | undefined);
+  return {
+    forRequest(tenantName, endpoint) {
+      const policy = policyFor(tenantName, endpoint);
+      if (!policy) return undefined;
+      const session = createPseudonymSession();
+      return {
+        inbound(text) {
+          const result = applyPolicy(text, policy, session);
+          return {
+            text: result.text,
+            logText: result.logText,
+            foundTypes: [...new Set(result.findings.map((finding) => finding.type))],
+            ...(result.blocked ? { blockedTypes: result.blocked.types } : {}),
+          };
+        },
+        restore: (text) => reidentify(text, session),
+        restoreStream: () => createStreamReidentifier(session),
+      };
+    },
+  };
+}
