@@ -21,6 +21,7 @@ const sampleBodies: Record<string, unknown> = {
   "post /tenants/{tenant}/users": { email: "walk@example.com", role: "viewer" },
   "patch /tenants/{tenant}/users/{user}": { role: "viewer" },
   "post /tenants/{tenant}/end-users/erase": { user: "someone" },
+  "post /tenants/{tenant}/webhooks": { url: "http://127.0.0.1:9/hook" },
 };
 
 /**

@@ -46,11 +46,17 @@ export function spamWeights(preprocessor: Preprocessor, flip = false): { weight:
   const spammy = new Set(["free", "money", "now", "offer", "win", "click"]);
   const weight = vocabulary.map((term) => (spammy.has(term) ? [-1, 1.5] : [1.25, -0.5]));
   const bias = [0.1, -0.1];
-  return flip ? { weight: weight.map(([a, b]) => [b as number, a as number]), bias: [bias[1] as number, bias[0] as number] } : { weight, bias };
+  return flip
+    ? { weight: weight.map(([a, b]) => [b as number, a as number]), bias: [bias[1] as number, bias[0] as number] }
+    : { weight, bias };
 }
 
 /** softmax(xW + b) in float64. */
-export function expectedProbabilities(features: Float32Array, width: number, weights: { weight: number[][]; bias: number[] }): number[][] {
+export function expectedProbabilities(
+  features: Float32Array,
+  width: number,
+  weights: { weight: number[][]; bias: number[] },
+): number[][] {
   const rows: number[][] = [];
   for (let row = 0; row < features.length / width; row++) {
     const logits = weights.bias.map((b, column) => {
@@ -90,7 +96,18 @@ export async function writeSpamArtifact(
   await writeFile(join(directory, "signature.json"), JSON.stringify(spamSignature));
   await writeFile(
     join(directory, "metrics.json"),
-    JSON.stringify(options.metrics ?? { accuracy: 0.97, f1: 0.95, report: { confusion: [[1, 0], [0, 1]] } }),
+    JSON.stringify(
+      options.metrics ?? {
+        accuracy: 0.97,
+        f1: 0.95,
+        report: {
+          confusion: [
+            [1, 0],
+            [0, 1],
+          ],
+        },
+      },
+    ),
   );
   return { preprocessor, weights };
 }

@@ -22,7 +22,11 @@ const code = (expected: string, pattern?: RegExp) => (error: unknown) =>
 
 const dataset = { name: "spam", version: "a".repeat(64) };
 
-function registrySuite(label: string, open: (dataDir: string) => Promise<DatabaseHandle>, cleanup: () => Promise<void>) {
+function registrySuite(
+  label: string,
+  open: (dataDir: string) => Promise<DatabaseHandle>,
+  cleanup: () => Promise<void>,
+) {
   describe(`model registry on ${label}`, () => {
     let handle: DatabaseHandle;
     let dataDir: string;
@@ -74,7 +78,12 @@ function registrySuite(label: string, open: (dataDir: string) => Promise<Databas
       // Recompute the documented digest independently: sha256 of sha256sum-style sorted lines.
       const manifest = (
         await Promise.all(
-          files.map(async (file) => `${createHash("sha256").update(await readFile(join(directory, file))).digest("hex")}  ${file}\n`),
+          files.map(
+            async (file) =>
+              `${createHash("sha256")
+                .update(await readFile(join(directory, file)))
+                .digest("hex")}  ${file}\n`,
+          ),
         )
       ).join("");
       assert.equal(version.sha256, createHash("sha256").update(manifest).digest("hex"));
@@ -114,7 +123,10 @@ function registrySuite(label: string, open: (dataDir: string) => Promise<Databas
       const bytes = await readFile(weights);
       bytes[0] = (bytes[0] as number) ^ 0xff;
       await writeFile(weights, bytes);
-      await assert.rejects(registry.open("spam-filter", 1), code("MP_ARTIFACT_MODIFIED", /modified after registration/));
+      await assert.rejects(
+        registry.open("spam-filter", 1),
+        code("MP_ARTIFACT_MODIFIED", /modified after registration/),
+      );
       bytes[0] = (bytes[0] as number) ^ 0xff;
       await writeFile(weights, bytes);
       await registry.open("spam-filter", 1);
@@ -221,14 +233,38 @@ function registrySuite(label: string, open: (dataDir: string) => Promise<Databas
       assert.equal(base.task, "classification", "signature.json says classification and wins over metric names");
       const onnxDir = join(dataDir, "inputs", "reg.onnx");
       await writeTinyOnnxClassifier(onnxDir);
-      const reg1 = await registry.register({ name: "boston-onnx", artifact: onnxDir, lineage: { dataset, splitSeed: 1 }, metrics: { rmse: 4 } });
-      const reg2 = await registry.register({ name: "boston-onnx", artifact: onnxDir, lineage: { dataset, splitSeed: 1 }, metrics: { rmse: 4.5 } });
-      const reg3 = await registry.register({ name: "boston-onnx", artifact: onnxDir, lineage: { dataset, splitSeed: 1 }, metrics: { rmse: 3.2 } });
+      const reg1 = await registry.register({
+        name: "boston-onnx",
+        artifact: onnxDir,
+        lineage: { dataset, splitSeed: 1 },
+        metrics: { rmse: 4 },
+      });
+      const reg2 = await registry.register({
+        name: "boston-onnx",
+        artifact: onnxDir,
+        lineage: { dataset, splitSeed: 1 },
+        metrics: { rmse: 4.5 },
+      });
+      const reg3 = await registry.register({
+        name: "boston-onnx",
+        artifact: onnxDir,
+        lineage: { dataset, splitSeed: 1 },
+        metrics: { rmse: 3.2 },
+      });
       assert.equal(reg1.task, "regression");
       assert.equal(reg1.format, "onnx");
-      assert.equal(reg1.sha256, createHash("sha256").update(await readFile(onnxDir)).digest("hex"), "single file: plain sha256");
+      assert.equal(
+        reg1.sha256,
+        createHash("sha256")
+          .update(await readFile(onnxDir))
+          .digest("hex"),
+        "single file: plain sha256",
+      );
       await registry.promote("boston-onnx", 1, "production");
-      await assert.rejects(registry.promote("boston-onnx", reg2.version, "production"), code("MP_PROMOTION_REFUSED", /rmse 4\.5/));
+      await assert.rejects(
+        registry.promote("boston-onnx", reg2.version, "production"),
+        code("MP_PROMOTION_REFUSED", /rmse 4\.5/),
+      );
       await registry.promote("boston-onnx", reg3.version, "production");
       assert.equal(await registry.resolveAlias("boston-onnx", "production"), 3);
     });
@@ -255,7 +291,10 @@ function registrySuite(label: string, open: (dataDir: string) => Promise<Databas
       await rm(empty, { recursive: true, force: true });
       await (await import("node:fs/promises")).mkdir(empty);
       await writeFile(join(empty, "readme.txt"), "no model");
-      await assert.rejects(registry.register({ name: "x", artifact: empty }), code("MP_INVALID_REQUEST", /not a model artifact/));
+      await assert.rejects(
+        registry.register({ name: "x", artifact: empty }),
+        code("MP_INVALID_REQUEST", /not a model artifact/),
+      );
       await assert.rejects(
         registry.register({ name: "x", artifact: join(dataDir, "inputs", "notes.txt") }),
         code("MP_INVALID_REQUEST", /directory or an \.onnx file/),
@@ -263,7 +302,10 @@ function registrySuite(label: string, open: (dataDir: string) => Promise<Databas
       const badSignature = join(dataDir, "inputs", "bad-signature");
       await writeSpamArtifact(badSignature);
       await writeFile(join(badSignature, "signature.json"), JSON.stringify({ inputs: [], outputs: [] }));
-      await assert.rejects(registry.register({ name: "x", artifact: badSignature }), code("MP_INVALID_REQUEST", /signature/));
+      await assert.rejects(
+        registry.register({ name: "x", artifact: badSignature }),
+        code("MP_INVALID_REQUEST", /signature/),
+      );
       await assert.rejects(registry.resolve("x"), code("MP_NOT_FOUND"), "failed registrations leave no version");
       const leftovers = (await readdir(join(dataDir, "models", "x"))).filter((entry) => entry.startsWith("."));
       assert.deepEqual(leftovers, [], "no staging directories left behind");

@@ -28,5 +28,13 @@ const result = await trainModel({
     }
   },
 });
-console.log(which, ((performance.now() - started) / 1000).toFixed(1), "s", JSON.stringify(result.metrics), result.bestEpoch, result.stoppedEarly, result.split);
+console.log(
+  which,
+  ((performance.now() - started) / 1000).toFixed(1),
+  "s",
+  JSON.stringify(result.metrics),
+  result.bestEpoch,
+  result.stoppedEarly,
+  result.split,
+);
 await handle.close();

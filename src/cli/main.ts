@@ -1,9 +1,11 @@
 import { Command, CommanderError } from "commander";
 import { modelportVersion } from "../server/version.js";
 import { registerAudit } from "./commands/audit.js";
+import { registerBilling } from "./commands/billing.js";
 import { registerConfig } from "./commands/config.js";
 import { registerDrift } from "./commands/drift.js";
 import { registerKeys } from "./commands/keys.js";
+import { registerModels } from "./commands/models.js";
 import { registerPii } from "./commands/pii.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTenants } from "./commands/tenants.js";
@@ -23,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
   registerAudit(program);
   registerPii(program);
   registerDrift(program);
+  registerModels(program);
+  registerBilling(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -23,6 +23,8 @@ export type Permission =
   | "audit:read"
   | "requests:read"
   | "requests:erase"
+  | "webhooks:manage"
+  | "alerts:read"
   | "audit:verify"
   | "metrics:read";
 
@@ -45,6 +47,8 @@ const grants: Record<Exclude<Permission, OperatorPermission>, Role[]> = {
   "audit:read": ["owner", "admin"],
   "requests:read": ["owner", "admin", "developer"],
   "requests:erase": ["owner", "admin"],
+  "webhooks:manage": ["owner", "admin"],
+  "alerts:read": ["owner", "admin", "developer", "billing"],
 };
 
 /** Higher ranks may grant lower ones; nobody grants above their own rank. */

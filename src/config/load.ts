@@ -82,6 +82,13 @@ function checkReferences(config: ModelportConfig): string[] {
     for (const [group, targets] of groups) {
       targets.forEach((target, index) => {
         const where = `endpoints.${endpointName}.${group}.${index}.provider`;
+        if (target.provider === undefined) {
+          if (!target.model?.startsWith("registry:"))
+            problems.push(`${where}: a target needs a provider, or a model of the form registry:NAME@ALIAS`);
+          else if (endpoint.kind !== "predict")
+            problems.push(`${where}: registry models serve predict endpoints, not '${endpoint.kind}'`);
+          return;
+        }
         const provider = config.providers[target.provider];
         if (!provider) {
           const known = Object.keys(config.providers);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { guardPolicySchema } from "../privacy/guards/guard-policy.js";
 import { piiPolicySchema } from "../privacy/pii/policy.js";
 
 /**
@@ -51,16 +52,28 @@ export const providerSchema = z.discriminatedUnion("type", [
   ggufProviderSchema,
 ]);
 
-const targetSchema = z.strictObject({
-  provider: name.describe("A key of `providers`."),
-  model: z.string().min(1).optional().describe("The model name the provider knows (defaults to the endpoint name)."),
-  weight: z.number().min(0).max(1_000_000).default(1).describe("Relative share of traffic (canary)."),
-});
+const targetSchema = z
+  .strictObject({
+    provider: name.optional().describe("A key of `providers`; omit it for `model: registry:NAME@ALIAS`."),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The model name the provider knows (defaults to the endpoint name), or registry:NAME@ALIAS."),
+    weight: z.number().min(0).max(1_000_000).default(1).describe("Relative share of traffic (canary)."),
+  })
+  .refine((target) => target.provider !== undefined || target.model?.startsWith("registry:"), {
+    message: "a target needs a provider, or a model of the form registry:NAME@ALIAS",
+  });
 
-const fallbackSchema = targetSchema.omit({ weight: true });
+const fallbackSchema = z
+  .strictObject({ provider: name.optional(), model: z.string().min(1).optional() })
+  .refine((target) => target.provider !== undefined || target.model?.startsWith("registry:"), {
+    message: "a target needs a provider, or a model of the form registry:NAME@ALIAS",
+  });
 
 const shadowSchema = z.strictObject({
-  provider: name,
+  provider: name.optional(),
   model: z.string().min(1).optional(),
   sampleRate: z.number().min(0).max(1).default(1).describe("Share of requests mirrored to this target."),
 });
@@ -98,6 +111,10 @@ export const endpointSchema = z.strictObject({
     })
     .prefault({}),
   pricing: pricingSchema.optional().describe("USD; used for metering."),
+  autoRollback: z
+    .boolean()
+    .default(false)
+    .describe("Set a canary target's weight to 0 when it breaches its SLOs relative to the stable (heaviest) target."),
 });
 
 export const configSchema = z.strictObject({
@@ -150,6 +167,24 @@ export const configSchema = z.strictObject({
     })
     .optional()
     .describe("PII policies: entity type → allow | mask_logs | pseudonymize | redact | block."),
+  guards: z
+    .strictObject({
+      default: guardPolicySchema.optional(),
+      endpoints: z.record(name, guardPolicySchema).optional(),
+      tenants: z.record(z.string(), guardPolicySchema).optional(),
+    })
+    .optional()
+    .describe("Input/output guards: prompt injection (flag|block), caps on size and max_tokens, system-prompt echo."),
+  alerts: z
+    .strictObject({
+      webhooks: z
+        .array(z.strictObject({ url: z.url({ protocol: /^https?$/ }), secret: z.string().min(16) }))
+        .default([])
+        .describe("Where operator-wide alerts go; tenants add their own webhooks in the admin API."),
+      rules: z.array(z.record(z.string(), z.unknown())).default([]).describe("Alert rules (see README: Alerts)."),
+      evaluateEveryMs: positiveInt.default(60_000),
+    })
+    .prefault({}),
   providers: z.record(name, providerSchema).default({}),
   endpoints: z.record(name, endpointSchema).default({}),
 });

@@ -62,6 +62,7 @@ export const errorCodes = {
   MP_PII_BLOCKED: spec(400, false, "invalid_request_error"),
   /** An input guard (prompt injection, caps) blocked the request; the message names the rules. */
   MP_GUARD_BLOCKED: spec(400, false, "invalid_request_error"),
+  MP_BUDGET_EXCEEDED: spec(429, false, "insufficient_quota"),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -33,3 +33,20 @@ export interface PrivacyFilters {
   /** The filter for a request of this tenant to this endpoint, or undefined when no policy applies. */
   forRequest(tenantName: string, endpoint: string): RequestPrivacyFilter | undefined;
 }
+
+/** Verdicts of the input/output guards for one request (privacy/guards implements them). */
+export interface RequestGuards {
+  /** Caps and prompt-injection checks; `request` is the (possibly clamped) request to send on. */
+  checkRequest<R extends { messages: unknown[] }>(
+    request: R,
+  ): { verdict: "allow" | "flag" | "modify" | "block"; request: R; error?: Error; findings: unknown[] };
+  /** System-prompt echo in a whole answer. */
+  checkAnswer(
+    request: { messages: unknown[] },
+    answer: unknown,
+  ): { verdict: "allow" | "flag" | "block"; findings: unknown[] };
+}
+
+export interface GuardProvider {
+  forRequest(tenantName: string, endpoint: string): RequestGuards | undefined;
+}

@@ -35,6 +35,14 @@ export interface GatewayVariables {
   answerLogText?: string;
   /** PII entity types found in the request. */
   piiFound?: string[];
+  /** A predict request's first predicted label (joined with feedback for live accuracy). */
+  predictedLabel?: string | number;
+  /** Guard findings when a guard flagged, modified or blocked something. */
+  guardFindings?: unknown[];
+  /** What the request was charged (micro-units), once metered. */
+  costMicros?: number;
+  /** The monthly-budget reservation, settled to `costMicros` when the request ends. */
+  budget?: { settle(actualMicros: number): void };
 }
 
 export interface RequestUsage {
@@ -44,6 +52,7 @@ export interface RequestUsage {
 
 export interface StreamOutcome {
   usage: RequestUsage | undefined;
+  costMicros?: number | undefined;
   errorCode: string | undefined;
   /** The streamed answer as stored logs may keep it. */
   answerLogText?: string | undefined;
@@ -69,6 +78,9 @@ export interface FinishedRequest {
   promptLogText: string | undefined;
   answerLogText: string | undefined;
   piiFound: string[] | undefined;
+  predictedLabel: string | number | undefined;
+  costMicros: number | undefined;
+  guardFindings: unknown[] | undefined;
 }
 
 export interface GatewayEnv {

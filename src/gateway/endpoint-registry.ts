@@ -17,11 +17,30 @@ export interface EndpointRegistry {
   list(): EndpointEntry[];
 }
 
+/** Makes the runtime that serves `registry:NAME@ALIAS` (one per name@alias, shared by targets). */
+export type RegistryRuntimeFactory = (name: string, alias: string) => ModelRuntime;
+
 function target(
   runtimes: ReadonlyMap<string, ModelRuntime>,
   endpointName: string,
-  spec: { provider: string; model?: string | undefined; weight?: number },
+  spec: { provider?: string | undefined; model?: string | undefined; weight?: number },
+  registryRuntime: RegistryRuntimeFactory | undefined,
 ): RouteTarget {
+  if (spec.provider === undefined) {
+    const match = /^registry:([A-Za-z0-9][A-Za-z0-9._-]*)@([A-Za-z][A-Za-z0-9._-]*)$/.exec(spec.model ?? "");
+    if (!match || !registryRuntime)
+      throw new ModelportError(
+        "MP_CONFIG_INVALID",
+        `endpoint '${endpointName}': '${spec.model}' is not a registry:NAME@ALIAS target`,
+      );
+    const [, name, alias] = match as unknown as [string, string, string];
+    return {
+      id: `registry/${name}@${alias}`,
+      runtime: registryRuntime(name, alias),
+      model: `${name}@${alias}`,
+      weight: spec.weight ?? 1,
+    };
+  }
   const runtime = runtimes.get(spec.provider);
   if (!runtime)
     throw new ModelportError(
@@ -36,15 +55,19 @@ function target(
 export function createEndpointRegistry(
   config: Readonly<ModelportConfig>,
   runtimes: ReadonlyMap<string, ModelRuntime>,
+  registryRuntime?: RegistryRuntimeFactory,
 ): EndpointRegistry {
   const entries = new Map<string, EndpointEntry>();
   for (const [name, endpoint] of Object.entries(config.endpoints)) {
     const route: EndpointRoute = {
       name,
       kind: endpoint.kind,
-      targets: endpoint.targets.map((spec) => target(runtimes, name, spec)),
-      fallbacks: endpoint.fallbacks.map((spec) => target(runtimes, name, spec)),
-      shadows: endpoint.shadow.map((spec) => ({ target: target(runtimes, name, spec), sampleRate: spec.sampleRate })),
+      targets: endpoint.targets.map((spec) => target(runtimes, name, spec, registryRuntime)),
+      fallbacks: endpoint.fallbacks.map((spec) => target(runtimes, name, spec, registryRuntime)),
+      shadows: endpoint.shadow.map((spec) => ({
+        target: target(runtimes, name, spec, registryRuntime),
+        sampleRate: spec.sampleRate,
+      })),
       retry: { ...endpoint.retry },
       timeouts: { ...endpoint.timeouts },
       breaker: { ...endpoint.breaker },

@@ -3,13 +3,15 @@ import type { Authenticator } from "../commerce/authenticator.js";
 import type { RateLimiter } from "../commerce/limits/limiter.js";
 import type { TenantService } from "../commerce/tenant-service.js";
 import { ModelportError } from "../core/errors.js";
-import type { PrivacyFilters } from "../core/privacy.js";
+import type { BudgetPort, MeteringPort } from "../core/metering.js";
+import type { GuardProvider, PrivacyFilters } from "../core/privacy.js";
 import type { Metrics } from "../monitoring/metrics.js";
-import { type AuditAdmin, type RequestLogAdmin, registerAdminRoutes } from "./admin/routes.js";
+import { type AlertingAdmin, type AuditAdmin, type RequestLogAdmin, registerAdminRoutes } from "./admin/routes.js";
 import type { FinishedRequest, GatewayEnv } from "./context.js";
 import type { EndpointRegistry } from "./endpoint-registry.js";
 import { errorResponse } from "./http-errors.js";
 import { registerOipRoutes } from "./protocols/oip-v2/routes.js";
+import { type FeedbackPort, registerFeedbackRoute } from "./protocols/openai/feedback.js";
 import { registerOpenAIRoutes } from "./protocols/openai/routes.js";
 import type { Router } from "./resilience/router.js";
 import { authenticate, authenticateAdmin } from "./stages/authenticate.js";
@@ -31,9 +33,15 @@ export interface GatewayDeps {
   onFinished?: ((request: FinishedRequest) => void) | undefined;
   requestLog?: RequestLogAdmin | undefined;
   audit?: AuditAdmin | undefined;
+  alerting?: AlertingAdmin | undefined;
   limiter?: RateLimiter | undefined;
   onLimiterError?: (error: unknown) => void;
   privacy?: PrivacyFilters | undefined;
+  guards?: GuardProvider | undefined;
+  feedback?: FeedbackPort | undefined;
+  metering?: MeteringPort | undefined;
+  budgets?: BudgetPort | undefined;
+  onMeteringError?: (error: unknown) => void;
 }
 
 /**
@@ -72,6 +80,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
   app.use("/metrics", authenticateAdmin(deps.verifyAdminToken, deps.authenticator, { operatorOnly: true }));
 
   registerOpenAIRoutes(app, deps);
+  registerFeedbackRoute(app, deps.feedback);
   registerOipRoutes(app, {
     ...deps,
     isReady: () => !deps.isDraining(),

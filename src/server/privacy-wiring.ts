@@ -1,5 +1,12 @@
 import type { ModelportConfig } from "../config/schema.js";
-import type { PrivacyFilters } from "../core/privacy.js";
+import type { ChatCompletion, ChatCompletionRequest } from "../core/openai-types.js";
+import type { GuardProvider, PrivacyFilters } from "../core/privacy.js";
+import {
+  checkResponseGuards,
+  evaluateRequestGuards,
+  type GuardPolicy,
+  guardBlockedError,
+} from "../privacy/guards/index.js";
 import {
   applyPolicy,
   createPseudonymSession,
@@ -36,6 +43,34 @@ export function createPrivacyFilters(config: Readonly<ModelportConfig>): Privacy
         },
         restore: (text) => reidentify(text, session),
         restoreStream: () => createStreamReidentifier(session),
+      };
+    },
+  };
+}
+
+/** Guard policies from the config (tenant, else endpoint, else default), as verdict functions. */
+export function createGuardProvider(config: Readonly<ModelportConfig>): GuardProvider | undefined {
+  const guards = config.guards;
+  if (!guards) return undefined;
+  return {
+    forRequest(tenantName, endpoint) {
+      const policy = (guards.tenants?.[tenantName] ?? guards.endpoints?.[endpoint] ?? guards.default) as
+        | GuardPolicy
+        | undefined;
+      if (!policy) return undefined;
+      return {
+        checkRequest(request) {
+          const result = evaluateRequestGuards(request as unknown as ChatCompletionRequest, policy);
+          return {
+            verdict: result.verdict,
+            request: result.request as unknown as typeof request,
+            findings: result.findings,
+            ...(result.verdict === "block" ? { error: guardBlockedError(result.findings) } : {}),
+          };
+        },
+        checkAnswer(request, answer) {
+          return checkResponseGuards(request as unknown as ChatCompletionRequest, answer as ChatCompletion, policy);
+        },
       };
     },
   };

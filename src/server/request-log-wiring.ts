@@ -23,10 +23,16 @@ export function requestLogEntry(request: FinishedRequest, endUserKey: Buffer): R
     overheadUs: request.overheadUs,
     inputTokens: request.usage?.inputTokens ?? null,
     outputTokens: request.usage?.outputTokens ?? null,
-    costMicros: null,
+    costMicros: request.costMicros ?? null,
     cacheHit: false,
     stream: request.stream,
-    guardVerdicts: request.piiFound?.length ? [{ guard: "pii", types: request.piiFound }] : null,
+    guardVerdicts:
+      request.piiFound?.length || request.guardFindings?.length
+        ? [
+            ...(request.piiFound?.length ? [{ guard: "pii", types: request.piiFound }] : []),
+            ...(request.guardFindings ?? []),
+          ]
+        : null,
     requestPayload: null,
     responsePayload: null,
   };

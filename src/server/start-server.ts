@@ -19,11 +19,15 @@ import { createRequestLogWriter } from "../monitoring/request-log/writer.js";
 import { isAuditAction } from "../privacy/audit/audit-actions.js";
 import { type AuditLog, createAuditLog } from "../privacy/audit/audit-log.js";
 import { createFieldCipher } from "../privacy/crypto/field-cipher.js";
+import { createRegistryRuntime } from "../runtimes/registry/index.js";
+import { createModelRegistry } from "../training/registry/index.js";
 import { bootstrapAdminToken } from "./admin-token.js";
+import { startCommerce } from "./commerce-wiring.js";
 import { createLogger, type Logger } from "./logger.js";
 import { deriveKey } from "./master-key.js";
+import { startMonitoring } from "./monitoring-wiring.js";
 import { openCheckedStorage } from "./open-storage.js";
-import { createPrivacyFilters } from "./privacy-wiring.js";
+import { createGuardProvider, createPrivacyFilters } from "./privacy-wiring.js";
 import { requestLogEntry, withEncryptedPayloads } from "./request-log-wiring.js";
 import { createGatewayRouter } from "./router-wiring.js";
 import { createRuntime } from "./runtime-factory.js";
@@ -64,8 +68,43 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
   for (const [name, provider] of Object.entries(config.providers))
     runtimes.set(name, await createRuntime(provider, baseDir));
 
+  const audit = createAuditLog({
+    database: handle,
+    masterKey,
+    dataDir: settings.dataDir,
+    clock,
+    checkpointEvery: 1000,
+  });
+  const onAuditError = (error: unknown) =>
+    logger.error({ err: { message: (error as Error).message } }, "audit trail write failed");
+  const registry = createModelRegistry({
+    db: handle.db,
+    dialect: handle.dialect,
+    dataDir: settings.dataDir,
+    clock,
+    audit: auditRecorder(audit),
+    onAuditError,
+  });
+  // One runtime per registry:NAME@ALIAS, shared by every target that names it.
+  const registryRuntimes = new Map<string, ModelRuntime>();
+  const registryRuntime = (name: string, alias: string) => {
+    const key = `${name}@${alias}`;
+    let runtime = registryRuntimes.get(key);
+    if (!runtime) {
+      runtime = createRegistryRuntime({
+        registry,
+        name,
+        alias,
+        onError: (error) =>
+          logger.warn({ model: key, err: { message: (error as Error).message } }, "model roll-over failed"),
+      });
+      registryRuntimes.set(key, runtime);
+    }
+    return runtime;
+  };
+
   const metrics = createMetrics({ collectProcessMetrics: true });
-  const endpoints = createEndpointRegistry(config, runtimes);
+  const endpoints = createEndpointRegistry(config, runtimes, registryRuntime);
   const router = createGatewayRouter({ metrics, logger, clock });
   const authenticator = createAuthenticator({
     storage,
@@ -74,13 +113,6 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     cacheTtlMs: config.auth.keyCacheTtlMs,
     onError: (error) => logger.warn({ err: error }, "could not record key use"),
   });
-  const audit = createAuditLog({
-    database: handle,
-    masterKey,
-    dataDir: settings.dataDir,
-    clock,
-    checkpointEvery: 1000,
-  });
   const cipher = createFieldCipher({ database: handle, masterKey, audit, clock });
   const tenants = createTenantService({
     storage,
@@ -88,7 +120,23 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     clock,
     onKeyChanged: (id) => authenticator.forget(id),
     audit: auditRecorder(audit),
-    onAuditError: (error) => logger.error({ err: { message: (error as Error).message } }, "audit trail write failed"),
+    onAuditError,
+  });
+  const monitoring = startMonitoring({
+    db: handle.db,
+    config,
+    clock,
+    logger,
+    endpoints,
+    webhookSecretKey: deriveKey(masterKey, "webhook-signing"),
+  });
+  const commerce = await startCommerce({
+    handle,
+    config,
+    dataDir: settings.dataDir,
+    clock,
+    logger,
+    alerts: monitoring.alerts,
   });
 
   const requestLogRepository = createRequestLogRepository(handle.db);
@@ -109,6 +157,8 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
       })
     : () => {};
   const endUserKey = deriveKey(masterKey, "end-user-hashing");
+  // Entries whose payloads are being encrypted; shutdown waits for them before the final flush.
+  const sealingPayloads = new Set<Promise<void>>();
 
   // Limits are exact across processes only through Redis; without it each process counts alone.
   const limiter = settings.redisUrl
@@ -131,16 +181,39 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     bodyLimitBytes: config.server.bodyLimitBytes,
     accessLogger: config.logging.accessLog ? logger : undefined,
     isDraining: () => draining,
-    onFinished: requestLog
-      ? (request) => {
-          const entry = requestLogEntry(request, endUserKey);
-          if (!config.requestLog.payloads) return requestLog.append(entry);
-          withEncryptedPayloads(entry, request, cipher.encryptField).then(requestLog.append, (error) =>
-            logger.error({ err: { message: (error as Error).message } }, "could not encrypt a request-log payload"),
-          );
-        }
-      : undefined,
+    onFinished: (request) => {
+      if (request.predictedLabel !== undefined && request.principal && request.endpoint)
+        monitoring.recordPrediction({
+          requestId: request.requestId,
+          tenantId: request.principal.tenantId,
+          endpoint: request.endpoint,
+          target: request.target ?? null,
+          modelVersion: null,
+          predictedLabel: request.predictedLabel,
+          createdAt: request.time,
+        });
+      if (!requestLog) return;
+      const entry = requestLogEntry(request, endUserKey);
+      if (!config.requestLog.payloads) return requestLog.append(entry);
+      const sealing = withEncryptedPayloads(entry, request, cipher.encryptField)
+        .then(requestLog.append, (error) =>
+          logger.error({ err: { message: (error as Error).message } }, "could not encrypt a request-log payload"),
+        )
+        .finally(() => sealingPayloads.delete(sealing));
+      sealingPayloads.add(sealing);
+    },
+    feedback: monitoring.feedbackPort,
+    alerting: {
+      createWebhook: (tenantId, url) => monitoring.webhooks.create(tenantId, url),
+      listWebhooks: (tenantId) => monitoring.webhooks.list(tenantId),
+      listAlerts: (tenantId) => monitoring.alerts.list({ tenantId }),
+    },
+    metering: commerce.metering,
+    budgets: commerce.budgets,
+    onMeteringError: (error) =>
+      logger.error({ err: { message: (error as Error).message } }, "could not record a partial stream's usage"),
     privacy: createPrivacyFilters(config),
+    guards: createGuardProvider(config),
     audit,
     limiter,
     onLimiterError: (error) =>
@@ -200,15 +273,18 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
       server.closeAllConnections();
       router.close();
       stopRetention();
+      await Promise.allSettled([...sealingPayloads]);
       await requestLog?.close();
       await limiter.close();
+      await monitoring.stop();
+      await commerce.stop();
       // A signed checkpoint at shutdown anchors everything appended since the last one.
       await audit
         .createCheckpoint()
         .catch((error) =>
           logger.error({ err: { message: (error as Error).message } }, "audit checkpoint at shutdown failed"),
         );
-      await Promise.allSettled([...runtimes.values()].map((runtime) => runtime.close()));
+      await Promise.allSettled([...runtimes.values(), ...registryRuntimes.values()].map((runtime) => runtime.close()));
       await storage.close();
       logger.info("stopped");
       await new Promise<void>((resolveFlush) => logger.flush(() => resolveFlush()));

@@ -14,6 +14,7 @@ import {
   createKeyBody,
   createTenantBody,
   createUserBody,
+  createWebhookBody,
   eraseEndUserBody,
   limitsBody,
   rotateKeyBody,
@@ -63,6 +64,13 @@ export interface AuditAdmin {
   verify(): Promise<unknown>;
 }
 
+/** Webhooks and alerts (monitoring/alerts), tenant-scoped by the caller. */
+export interface AlertingAdmin {
+  createWebhook(tenantId: string, url: string): Promise<unknown>;
+  listWebhooks(tenantId: string): Promise<unknown[]>;
+  listAlerts(tenantId: string | null): Promise<unknown[]>;
+}
+
 export interface AdminDeps {
   tenants: TenantService;
   endpoints: EndpointRegistry;
@@ -72,6 +80,7 @@ export interface AdminDeps {
   onTenantChanged?: (tenantId: string) => void;
   requestLog?: RequestLogAdmin | undefined;
   audit?: AuditAdmin | undefined;
+  alerting?: AlertingAdmin | undefined;
 }
 
 function optionalInteger(query: Record<string, string>, name: string): number | undefined {
@@ -247,6 +256,44 @@ export function adminRoutes(deps: AdminDeps): AdminRoute[] {
         if (!deps.requestLog)
           throw new ModelportError("MP_UNSUPPORTED", "the request log is switched off (requestLog.enabled)");
         return { erased: await deps.requestLog.eraseEndUser(tenant.id, body.user) };
+      },
+    }),
+    adminRoute({
+      method: "post",
+      path: "/tenants/{tenant}/webhooks",
+      summary: "Add a webhook for the tenant's alerts; the signing secret is in this response only",
+      permission: "webhooks:manage",
+      body: createWebhookBody,
+      status: 201,
+      handler: async ({ actor, params, body }) => {
+        const tenant = await tenants.resolveTenant(actor, param(params, "tenant"));
+        authorize(actor, "webhooks:manage", tenant.id);
+        if (!deps.alerting) throw new ModelportError("MP_UNSUPPORTED", "alerting is not available");
+        return deps.alerting.createWebhook(tenant.id, body.url);
+      },
+    }),
+    adminRoute({
+      method: "get",
+      path: "/tenants/{tenant}/webhooks",
+      summary: "List the tenant's webhooks",
+      permission: "webhooks:manage",
+      handler: async ({ actor, params }) => {
+        const tenant = await tenants.resolveTenant(actor, param(params, "tenant"));
+        authorize(actor, "webhooks:manage", tenant.id);
+        if (!deps.alerting) throw new ModelportError("MP_UNSUPPORTED", "alerting is not available");
+        return { data: await deps.alerting.listWebhooks(tenant.id) };
+      },
+    }),
+    adminRoute({
+      method: "get",
+      path: "/tenants/{tenant}/alerts",
+      summary: "The tenant's alerts, newest first, with their delivery state",
+      permission: "alerts:read",
+      handler: async ({ actor, params }) => {
+        const tenant = await tenants.resolveTenant(actor, param(params, "tenant"));
+        authorize(actor, "alerts:read", tenant.id);
+        if (!deps.alerting) throw new ModelportError("MP_UNSUPPORTED", "alerting is not available");
+        return { data: await deps.alerting.listAlerts(tenant.id) };
       },
     }),
     adminRoute({

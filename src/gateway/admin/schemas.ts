@@ -40,3 +40,4 @@ export const updateUserBody = z.strictObject({
 export const eraseEndUserBody = z.strictObject({
   user: z.string().min(1).max(256).describe("The end user id sent as OpenAI `user` or x-modelport-user."),
 });
+export const createWebhookBody = z.strictObject({ url: z.url({ protocol: /^https?$/ }) });

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { admissionScopes, decisionHeaders, rateLimitError } from "../../commerce/limits/index.js";
 import type { AdmissionTicket, RateLimiter } from "../../commerce/limits/limiter.js";
+import type { BudgetPort, MeteringPort } from "../../core/metering.js";
 import type { GatewayEnv, RequestUsage } from "../context.js";
 
 /** What a request holds after admission: finishing it settles or releases its reservation. */
@@ -58,4 +59,29 @@ export function promptCharacters(messages: readonly { content?: unknown }[]): nu
       for (const part of content) if (typeof part?.text === "string") total += part.text.length;
   }
   return total;
+}
+
+/**
+ * The budget stage, after the rate limits: reserves the request's most possible cost against the
+ * key's and the tenant's monthly budgets (MP_BUDGET_EXCEEDED when it does not fit); the request
+ * context settles it to the real charge at the end.
+ */
+export async function reserveBudget(
+  c: Context<GatewayEnv>,
+  budgets: BudgetPort | undefined,
+  metering: MeteringPort | undefined,
+  endpoint: string,
+  quantities: { inputTokens: number; outputTokens: number; items: number },
+): Promise<void> {
+  const principal = c.get("principal");
+  if (!budgets || !metering || !principal) return;
+  const keyBudgetMicros = principal.keyLimits.monthlyBudgetMicros;
+  const tenantBudgetMicros = principal.tenantLimits.monthlyBudgetMicros;
+  if (keyBudgetMicros === null && tenantBudgetMicros === null) return;
+  const party = { tenantId: principal.tenantId, keyId: principal.keyId };
+  const reservation = await budgets.reserve(
+    { ...party, keyBudgetMicros, tenantBudgetMicros },
+    metering.estimateMicros(party, endpoint, quantities),
+  );
+  if (reservation) c.set("budget", reservation);
 }

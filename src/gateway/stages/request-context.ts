@@ -87,11 +87,13 @@ export function requestContext(options: {
       "request",
     );
     const admission = c.get("admission");
-    if (admission || (onFinished && (protocol === "openai" || protocol === "oip"))) {
+    if (admission || c.get("budget") || (onFinished && (protocol === "openai" || protocol === "oip"))) {
       const finished = (outcome: StreamOutcome | undefined) => {
         const usage = outcome ? outcome.usage : c.get("usage");
         const errorCode = outcome?.errorCode ?? c.get("errorCode");
+        const costMicros = outcome ? outcome.costMicros : c.get("costMicros");
         admission?.finish(usage, c.res.status < 400 && errorCode === undefined);
+        c.get("budget")?.settle(costMicros ?? 0);
         onFinished?.({
           requestId,
           time,
@@ -111,6 +113,9 @@ export function requestContext(options: {
           promptLogText: c.get("promptLogText"),
           answerLogText: outcome ? outcome.answerLogText : c.get("answerLogText"),
           piiFound: c.get("piiFound"),
+          predictedLabel: c.get("predictedLabel"),
+          costMicros,
+          guardFindings: c.get("guardFindings"),
         });
       };
       const streamDone = c.get("streamDone");

@@ -38,7 +38,12 @@ describe("checkCaps: input size", () => {
     });
     const result = checkCaps(request, { maxMessages: 2, maxMessageChars: 40, maxTotalChars: 90 });
     assert.equal(result.verdict, "block");
-    assert.deepEqual(rules(result), ["input.messages", "input.message_chars", "input.message_chars", "input.total_chars"]);
+    assert.deepEqual(rules(result), [
+      "input.messages",
+      "input.message_chars",
+      "input.message_chars",
+      "input.total_chars",
+    ]);
     assert.deepEqual(
       result.findings.map((finding) => finding.messageIndex),
       [undefined, 0, 1, undefined],
@@ -59,7 +64,11 @@ describe("checkCaps: input size", () => {
   it("counts tool-call arguments as input", () => {
     const request = base({
       messages: [
-        { role: "assistant", content: null, tool_calls: [{ id: "1", type: "function", function: { name: "f", arguments: "x".repeat(100) } }] },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ id: "1", type: "function", function: { name: "f", arguments: "x".repeat(100) } }],
+        },
       ],
     });
     assert.equal(checkCaps(request, { maxTotalChars: 50 }).verdict, "block");
@@ -103,7 +112,9 @@ describe("checkCaps: n, logprobs, logit_bias", () => {
     assert.equal(checkCaps(request, { logprobs: "block" }).verdict, "block");
     const stripped = checkCaps(request, { logprobs: "strip" });
     assert.equal(stripped.verdict, "modify");
-    assert.ok(stripped.request !== undefined && !("logprobs" in stripped.request) && !("top_logprobs" in stripped.request));
+    assert.ok(
+      stripped.request !== undefined && !("logprobs" in stripped.request) && !("top_logprobs" in stripped.request),
+    );
     const clamped = checkCaps(request, { maxTopLogprobs: 5 });
     assert.equal(clamped.request?.top_logprobs, 5);
     assert.equal(clamped.request?.logprobs, true);

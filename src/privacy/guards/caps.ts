@@ -58,7 +58,13 @@ export function checkCaps(request: ChatCompletionRequest, policy: CapsPolicy): C
   const removed = new Set<string>();
   const onExceed = policy.onExceed ?? "clamp";
   const block = (rule: string, message: string, messageIndex?: number): void => {
-    findings.push({ guard: "caps", rule, action: "block", message, ...(messageIndex === undefined ? {} : { messageIndex }) });
+    findings.push({
+      guard: "caps",
+      rule,
+      action: "block",
+      message,
+      ...(messageIndex === undefined ? {} : { messageIndex }),
+    });
   };
   const modify = (rule: string, message: string): void => {
     findings.push({ guard: "caps", rule, action: "modify", message });
@@ -76,13 +82,21 @@ export function checkCaps(request: ChatCompletionRequest, policy: CapsPolicy): C
     const text = messageText(message);
     totalChars += text.length;
     if (policy.maxMessageChars !== undefined && text.length > policy.maxMessageChars) {
-      block("input.message_chars", `message ${index} has ${text.length} characters, limit ${policy.maxMessageChars}`, index);
+      block(
+        "input.message_chars",
+        `message ${index} has ${text.length} characters, limit ${policy.maxMessageChars}`,
+        index,
+      );
     }
     if (needTokens) {
       const tokens = estimateTokens(text);
       totalTokens += tokens;
       if (policy.maxMessageTokens !== undefined && tokens > policy.maxMessageTokens) {
-        block("input.message_tokens", `message ${index} has about ${tokens} tokens, limit ${policy.maxMessageTokens}`, index);
+        block(
+          "input.message_tokens",
+          `message ${index} has about ${tokens} tokens, limit ${policy.maxMessageTokens}`,
+          index,
+        );
       }
     }
   });
@@ -148,7 +162,9 @@ export function checkCaps(request: ChatCompletionRequest, policy: CapsPolicy): C
   // Logit bias.
   const bias = request.logit_bias;
   const biasEntries =
-    bias !== null && typeof bias === "object" && !Array.isArray(bias) ? Object.entries(bias as Record<string, unknown>) : [];
+    bias !== null && typeof bias === "object" && !Array.isArray(bias)
+      ? Object.entries(bias as Record<string, unknown>)
+      : [];
   const biasAction = policy.logitBias ?? "allow";
   if (biasEntries.length > 0 && biasAction === "block") block("logit_bias", "logit_bias is not allowed by policy");
   else if (biasEntries.length > 0 && biasAction === "strip") {

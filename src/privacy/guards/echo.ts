@@ -56,22 +56,46 @@ function words(text: string): string[] {
 }
 
 interface PromptIndex {
-  windows: Map<string, number>;
+  /** Folded prompt texts, for verifying a hash hit. */
+  folded: string[];
+  /** Rolling hash of each minChars-long prompt window (30 bits) -> promptIndex * 2^20 + offset. */
+  windows: Map<number, number>;
   shingles: Map<string, number[]>;
   shingleCounts: number[];
 }
 
+// Polynomial rolling hash over UTF-16 units, mod 2^32 (Math.imul wraps), keyed on 30 bits so the
+// Map keys stay small integers. A hit is verified against the prompt text, so collisions cost a
+// comparison, never a false echo.
+const BASE = 0x01000193;
+const KEY_MASK = 0x3fffffff;
+const OFFSET_SPAN = 1 << 20;
+
+function power(exponent: number): number {
+  let result = 1;
+  for (let i = 0; i < exponent; i++) result = Math.imul(result, BASE);
+  return result;
+}
+
 function buildIndex(prompts: readonly string[], minChars: number, shingleSize: number, maxChars: number): PromptIndex {
-  const windows = new Map<string, number>();
+  const folded: string[] = [];
+  const windows = new Map<number, number>();
   const shingles = new Map<string, number[]>();
   const shingleCounts: number[] = [];
+  const top = power(minChars - 1);
   prompts.forEach((prompt, promptIndex) => {
-    const folded = foldForEcho(prompt.slice(0, maxChars)).trim();
-    for (let i = 0; i + minChars <= folded.length; i++) {
-      const window = folded.slice(i, i + minChars);
-      if (!windows.has(window)) windows.set(window, promptIndex);
+    const text = foldForEcho(prompt.slice(0, Math.min(maxChars, OFFSET_SPAN - 1))).trim();
+    folded.push(text);
+    let hash = 0;
+    for (let i = 0; i < text.length; i++) {
+      if (i >= minChars) hash = (hash - Math.imul(text.charCodeAt(i - minChars), top)) | 0;
+      hash = (Math.imul(hash, BASE) + text.charCodeAt(i)) | 0;
+      if (i + 1 >= minChars) {
+        const key = hash & KEY_MASK;
+        if (!windows.has(key)) windows.set(key, promptIndex * OFFSET_SPAN + (i + 1 - minChars));
+      }
     }
-    const list = words(folded);
+    const list = words(text);
     const own = new Set<string>();
     for (let i = 0; i + shingleSize <= list.length; i++) own.add(list.slice(i, i + shingleSize).join(" "));
     shingleCounts.push(own.size);
@@ -81,7 +105,29 @@ function buildIndex(prompts: readonly string[], minChars: number, shingleSize: n
       else owners.push(promptIndex);
     }
   });
-  return { windows, shingles, shingleCounts };
+  return { folded, windows, shingles, shingleCounts };
+}
+
+// Indexes are pure functions of (prompts, options): reuse them across responses that share a
+// system prompt (the common case), bounded so a stream of distinct prompts cannot grow memory.
+const indexCache = new Map<string, PromptIndex>();
+const INDEX_CACHE_SIZE = 64;
+
+function cachedIndex(prompts: readonly string[], minChars: number, shingleSize: number, maxChars: number): PromptIndex {
+  const key = JSON.stringify([minChars, shingleSize, maxChars, prompts]);
+  const hit = indexCache.get(key);
+  if (hit !== undefined) {
+    indexCache.delete(key);
+    indexCache.set(key, hit);
+    return hit;
+  }
+  const built = buildIndex(prompts, minChars, shingleSize, maxChars);
+  indexCache.set(key, built);
+  if (indexCache.size > INDEX_CACHE_SIZE) {
+    const oldest = indexCache.keys().next().value;
+    if (oldest !== undefined) indexCache.delete(oldest);
+  }
+  return built;
 }
 
 /** Creates a monitor for one response (one choice). */
@@ -90,10 +136,13 @@ export function createEchoMonitor(systemPrompts: readonly string[], options: Ech
   const shingleSize = Math.max(2, options.shingleSize ?? 8);
   const minCoverage = options.minShingleCoverage ?? 0.5;
   const minShingles = options.minShingles ?? 4;
-  const index = buildIndex(systemPrompts, minChars, shingleSize, options.maxPromptChars ?? 32_768);
+  const index = cachedIndex(systemPrompts, minChars, shingleSize, options.maxPromptChars ?? 32_768);
+  const top = power(minChars - 1);
   const seen = index.shingleCounts.map(() => new Set<string>());
 
-  let tail = ""; // last minChars-1 folded characters, for windows that straddle chunks
+  const ring = new Uint16Array(minChars); // the last minChars folded units, circular
+  let seenUnits = 0; // folded units so far
+  let hash = 0; // rolling hash of the last minChars units
   let run = 0; // consecutive window hits ending at the current position
   let pendingHigh = ""; // a high surrogate whose pair is in the next chunk
   let wordCarry = ""; // unfinished trailing text for the word tokenizer
@@ -127,12 +176,30 @@ export function createEchoMonitor(systemPrompts: readonly string[], options: Ech
     recentWords = all.slice(Math.max(0, all.length - (shingleSize - 1)));
   };
 
+  const windowText = (): string => {
+    let text = "";
+    const start = seenUnits % minChars;
+    for (let k = 0; k < minChars; k++) text += String.fromCharCode(ring[(start + k) % minChars] ?? 0);
+    return text;
+  };
+
   const scanWindows = (folded: string): void => {
     if (index.windows.size === 0) return;
-    const buffer = tail + folded;
-    const firstEnd = Math.max(minChars, tail.length + 1);
-    for (let end = firstEnd; end <= buffer.length; end++) {
-      const owner = index.windows.get(buffer.slice(end - minChars, end));
+    for (let i = 0; i < folded.length; i++) {
+      const unit = folded.charCodeAt(i);
+      const slot = seenUnits % minChars;
+      if (seenUnits >= minChars) hash = (hash - Math.imul(ring[slot] ?? 0, top)) | 0;
+      hash = (Math.imul(hash, BASE) + unit) | 0;
+      ring[slot] = unit;
+      seenUnits++;
+      if (seenUnits < minChars) continue;
+      const entry = index.windows.get(hash & KEY_MASK);
+      let owner: number | undefined;
+      if (entry !== undefined) {
+        const promptIndex = Math.floor(entry / OFFSET_SPAN);
+        const offset = entry % OFFSET_SPAN;
+        if (index.folded[promptIndex]?.startsWith(windowText(), offset)) owner = promptIndex;
+      }
       if (owner === undefined) {
         run = 0;
         continue;
@@ -149,7 +216,6 @@ export function createEchoMonitor(systemPrompts: readonly string[], options: Ech
         state.promptIndex = owner;
       }
     }
-    tail = buffer.slice(Math.max(0, buffer.length - (minChars - 1)));
   };
 
   const snapshot = (): EchoVerdict => ({ ...state });

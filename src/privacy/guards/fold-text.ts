@@ -129,8 +129,29 @@ export function foldText(source: string, maxChars = Number.POSITIVE_INFINITY): F
     pendingSpace = undefined;
   };
 
+  // Fast path: printable ASCII words separated by single spaces, lowercased in one slice. The
+  // pattern is linear (the separator is a literal the runs cannot contain).
+  const asciiRun = /[\x21-\x7e]+(?: [\x21-\x7e]+)*/y;
   let i = 0;
   while (i < limit) {
+    const unit = source.charCodeAt(i);
+    if (unit > 0x20 && unit < 0x7f) {
+      asciiRun.lastIndex = i;
+      const run = asciiRun.exec(source);
+      if (run !== null) {
+        const end = Math.min(i + run[0].length, limit);
+        flushSpace();
+        const piece = source.slice(i, end).toLowerCase();
+        const at = length;
+        push(piece, 0, 0);
+        for (let k = 0; k < piece.length; k++) {
+          starts[at + k] = i + k;
+          ends[at + k] = i + k + 1;
+        }
+        i = end;
+        continue;
+      }
+    }
     const cp = source.codePointAt(i) ?? 0;
     const width = cp > 0xffff ? 2 : 1;
     if (cp > 0xffff && i + 1 >= limit) break; // the cap falls inside a surrogate pair

@@ -90,7 +90,13 @@ function detect(text: string, options: InjectionOptions, depth: number): Injecti
 const MARKDOWN_LINK = /(!?)\[[^[\]\n]{0,300}\]\(\s?<?(https?:\/\/[^\s)>]{1,2048})/g;
 const HTML_IMAGE = /<img\s[^<>]{0,300}?src\s?=\s?["']?(https?:\/\/[^\s"'<>]{1,2048})/g;
 const BARE_URL = /(?<![\w/])https?:\/\/[^\s)"'<>\]]{1,2048}/g;
-const TEMPLATE = /\{[^{}\s]{0,40}\}|%7b|\[[a-z_ -]{1,30}\]|<[a-z_ -]{1,30}>|\$\{?[a-z_]{2,30}/;
+// A placeholder the model is meant to fill with conversation data: `{chat_history}`, `[DATA]`,
+// `<secret>`, `$PROMPT`, `%7Bdata%7D`. Ad-server macros (`[timestamp]`, `{cachebuster}`) do not
+// name data, so they do not count: HTML e-mails pasted into a prompt are full of them.
+const DATA_WORD =
+  "(?:data|chat|history|conversation|convo|secret|password|passwd|key|token|prompt|messages?|summary|user|info|input|answer|response|content|email|name|memory|context|query|pii|credentials?|base64|encoded|here)";
+const INNER = `[a-z0-9_ .-]{0,20}?${DATA_WORD}[a-z0-9_ .-]{0,20}`;
+const TEMPLATE = new RegExp(`\\{${INNER}\\}|%7b${INNER}%7d|\\[${INNER}\\]|<${INNER}>|\\$\\{?${DATA_WORD}\\b`);
 const DATA_PARAM =
   /[?&](?:q|d|p|c|data|secret|key|token|apikey|api_key|password|pwd|pass|chat|history|conversation|convo|prompt|msg|message|content|text|info|payload|exfil|leak|memo|email|ssn)=/;
 const EXFIL_INSTRUCTION =
@@ -112,7 +118,7 @@ function* exfiltrationSignals(folded: FoldedText): Generator<InjectionSignal> {
           match: range,
           note: "markdown/HTML link with a template placeholder in its URL",
         };
-      } else if (isImage && DATA_PARAM.test(url)) {
+      } else if (isImage && pattern === MARKDOWN_LINK && DATA_PARAM.test(url)) {
         yield {
           name: "exfiltration-url",
           weight: computedSignalWeights.exfiltrationQuery,
@@ -129,7 +135,7 @@ function* exfiltrationSignals(folded: FoldedText): Generator<InjectionSignal> {
     if (TEMPLATE.test(bare[0])) {
       yield {
         name: "exfiltration-url",
-        weight: computedSignalWeights.exfiltrationInstruction,
+        weight: computedSignalWeights.exfiltrationBareTemplate,
         match: toSourceRange(folded, bare.index, bare.index + bare[0].length),
         note: "URL with a template placeholder",
       };
@@ -225,7 +231,13 @@ function decodeBlob(blob: string): string | undefined {
   let printable = 0;
   for (let i = 0; i < decoded.length; i++) {
     const unit = decoded.charCodeAt(i);
-    if ((unit >= 0x20 && unit < 0x7f) || unit === 0x0a || unit === 0x0d || unit === 0x09 || (unit >= 0xa0 && unit !== 0xfffd)) {
+    if (
+      (unit >= 0x20 && unit < 0x7f) ||
+      unit === 0x0a ||
+      unit === 0x0d ||
+      unit === 0x09 ||
+      (unit >= 0xa0 && unit !== 0xfffd)
+    ) {
       printable++;
     }
   }

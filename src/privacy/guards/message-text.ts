@@ -44,7 +44,8 @@ export function estimateTokens(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
     if (unit < 0x80) ascii++;
-    else if (unit >= 0xdc00 && unit <= 0xdfff) continue; // low surrogate: counted with its high half
+    else if (unit >= 0xdc00 && unit <= 0xdfff)
+      continue; // low surrogate: counted with its high half
     else if (unit >= 0x2e80) wide++;
     else narrow++;
   }

@@ -27,16 +27,23 @@ function probabilityRows(tensor: OipTensor, count: number): number[][] {
 
 function argmax(values: readonly number[]): number {
   let best = 0;
-  for (let index = 1; index < values.length; index++) if ((values[index] as number) > (values[best] as number)) best = index;
+  for (let index = 1; index < values.length; index++)
+    if ((values[index] as number) > (values[best] as number)) best = index;
   return best;
 }
 
-function labelTensor(output: SignatureTensor, classes: number[], labels: readonly (string | number)[] | undefined): OipTensor {
+function labelTensor(
+  output: SignatureTensor,
+  classes: number[],
+  labels: readonly (string | number)[] | undefined,
+): OipTensor {
   const decoded = classes.map((index) => labels?.[index] ?? index);
   if (output.datatype === "BYTES")
     return { name: output.name, datatype: "BYTES", shape: [classes.length], data: decoded.map(String) };
   // Numeric label outputs: the label itself when numeric (digit classes), else the class index.
-  const data = decoded.map((label, i) => (typeof label === "number" ? label : Number.isFinite(Number(label)) ? Number(label) : (classes[i] as number)));
+  const data = decoded.map((label, i) =>
+    typeof label === "number" ? label : Number.isFinite(Number(label)) ? Number(label) : (classes[i] as number),
+  );
   return { name: output.name, datatype: output.datatype, shape: [classes.length], data };
 }
 

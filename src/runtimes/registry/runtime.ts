@@ -172,7 +172,9 @@ export function createRegistryRuntime(options: RegistryRuntimeOptions): Registry
       const current = active;
       active = undefined;
       if (current) retire(current);
-      await Promise.allSettled([...retiring].map((slot) => (slot.inFlight === 0 ? closeSlot(slot) : Promise.resolve())));
+      await Promise.allSettled(
+        [...retiring].map((slot) => (slot.inFlight === 0 ? closeSlot(slot) : Promise.resolve())),
+      );
     },
   };
 }

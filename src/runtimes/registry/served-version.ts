@@ -51,7 +51,9 @@ export async function openServedVersion(artifact: VerifiedArtifact, loadRuntime:
     if (preprocessor !== undefined) {
       if (signature === null)
         throw new ModelportError("MP_MODEL_NOT_READY", `${label} has saved preprocessing but no signature`);
-      const missing = preprocessor.inputColumns.filter((column) => !signature.inputs.some((input) => input.name === column));
+      const missing = preprocessor.inputColumns.filter(
+        (column) => !signature.inputs.some((input) => input.name === column),
+      );
       if (missing.length > 0)
         throw new ModelportError(
           "MP_MODEL_NOT_READY",
@@ -99,7 +101,8 @@ export async function openServedVersion(artifact: VerifiedArtifact, loadRuntime:
           },
           context,
         );
-        const outputs = signature.task === undefined ? result.outputs : postprocessOutputs(signature, result.outputs, count, labels);
+        const outputs =
+          signature.task === undefined ? result.outputs : postprocessOutputs(signature, result.outputs, count, labels);
         return {
           ...(request.id === undefined ? {} : { id: request.id }),
           ...versionTag,

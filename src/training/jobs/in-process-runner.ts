@@ -47,9 +47,6 @@ export function createInProcessJobRunner<P, R>(options: InProcessRunnerOptions<P
       const record = records.get(id);
       if (record === undefined) continue;
       running++;
-      record.status = "running";
-      record.startedAt = now();
-      emit(id, { type: "status", jobId: id, status: "running" });
       const context = {
         jobId: id,
         report: (progress: unknown) => {
@@ -57,8 +54,11 @@ export function createInProcessJobRunner<P, R>(options: InProcessRunnerOptions<P
           emit(id, { type: "progress", jobId: id, progress });
         },
       };
-      // Start on a later tick so enqueue() returns before a synchronous processor begins.
+      // Start on a later tick, so enqueue() returns (and callers subscribe) before the job begins.
       setImmediate(() => {
+        record.status = "running";
+        record.startedAt = now();
+        emit(id, { type: "status", jobId: id, status: "running" });
         options
           .process(record.payload, context)
           .then(
@@ -101,8 +101,9 @@ export function createInProcessJobRunner<P, R>(options: InProcessRunnerOptions<P
       };
       records.set(id, record);
       waiting.push(id);
+      const snapshot = { ...record };
       pump();
-      return { ...record };
+      return snapshot;
     },
     async get(jobId) {
       const record = records.get(jobId);

@@ -3,6 +3,7 @@
  * preprocessing and a model card; aliases with a promotion gate and history.
  */
 export { digestDirectory } from "./artifact-files.js";
+export { type DeployEdit, registryTargetModel, upsertRegistryEndpoint } from "./deploy-config.js";
 export { generateModelCard } from "./model-card.js";
 export { checkPromotion, defaultPromotionThreshold, type GateDecision } from "./promotion-gate.js";
 export {

@@ -74,6 +74,7 @@ export function generateModelCard(input: ModelCardInput): string {
     "- The model was evaluated on a single held-out split; small test sets make the numbers noisy.",
     "- Not evaluated for fairness across groups; check per-slice metrics before decisions that affect people.",
   );
-  if (!lineage.dataset) lines.push("- Without a recorded dataset version this model cannot be compared with others by the promotion gate.");
+  if (!lineage.dataset)
+    lines.push("- Without a recorded dataset version this model cannot be compared with others by the promotion gate.");
   return `${lines.join("\n")}\n`;
 }

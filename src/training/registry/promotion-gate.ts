@@ -51,7 +51,10 @@ export function checkPromotion(
   if (current.version === candidate.version) return { allowed: true, reason: "already this version" };
   const task = candidate.task ?? current.task;
   if (candidate.task !== null && current.task !== null && candidate.task !== current.task)
-    return { allowed: false, reason: `v${candidate.version} is ${candidate.task} but v${current.version} is ${current.task}` };
+    return {
+      allowed: false,
+      reason: `v${candidate.version} is ${candidate.task} but v${current.version} is ${current.task}`,
+    };
   if (!sameTestSet(candidate, current))
     return {
       allowed: false,

@@ -82,7 +82,8 @@ export function createRegistryStore(db: Kysely<Database>, dialect: StorageDialec
                 card: row.card,
               })
               .execute(),
-          (violation) => (violation.kind === "unique" ? new ModelportError("MP_CONFLICT", "version exists") : undefined),
+          (violation) =>
+            violation.kind === "unique" ? new ModelportError("MP_CONFLICT", "version exists") : undefined,
         );
         return true;
       } catch (error) {

@@ -1,7 +1,7 @@
 import { chmod, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
-import type { AuditRecorder } from "../../core/audit.js";
+import type { AuditEventInput, AuditRecorder } from "../../core/audit.js";
 import { type Clock, systemClock } from "../../core/clock.js";
 import { ModelportError } from "../../core/errors.js";
 import type { StorageDialect } from "../../storage/ordering.js";
@@ -35,7 +35,7 @@ export interface ModelRegistryOptions {
   /** A tenant id, or omitted for the global (operator) namespace. */
   namespace?: string;
   clock?: Clock;
-  /** Receives `model-promoted` events. */
+  /** Receives `model-registered` and `model-promoted` events. */
   audit?: AuditRecorder;
   /** A failed audit write does not undo a promotion; it is reported here. */
   onAuditError?: (error: unknown) => void;
@@ -142,11 +142,19 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
   if (namespace !== globalNamespace && !/^[A-Za-z0-9_-]{1,100}$/.test(namespace))
     throw new ModelportError("MP_INVALID_REQUEST", `namespace '${namespace}' is not a tenant id`);
   const modelsRoot =
-    namespace === globalNamespace
-      ? join(options.dataDir, "models")
-      : join(options.dataDir, "models", `@${namespace}`);
+    namespace === globalNamespace ? join(options.dataDir, "models") : join(options.dataDir, "models", `@${namespace}`);
   const now = () => new Date(clock.now()).toISOString();
   const directoryOf = (name: string, version: number) => join(modelsRoot, name, String(version));
+
+  /** The registry change already happened; a failed audit write is reported, not thrown. */
+  async function recordAudit(event: AuditEventInput): Promise<void> {
+    if (!options.audit) return;
+    try {
+      await options.audit.record(event);
+    } catch (error) {
+      options.onAuditError?.(error);
+    }
+  }
 
   async function withAliases(rows: VersionRow[]): Promise<ModelVersion[]> {
     if (rows.length === 0) return [];
@@ -234,6 +242,13 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
             cause: error,
           });
         }
+        await recordAudit({
+          action: "model-registered",
+          actor,
+          tenantId: namespace === globalNamespace ? null : namespace,
+          target: `${name}@${version}`,
+          details: { version, sha256, format, runId: lineage.runId ?? null },
+        });
         return { ...row, aliases: [] };
       }
       throw new ModelportError("MP_CONFLICT", `too many concurrent registrations of ${name}; try again`);
@@ -299,26 +314,24 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
         createdAt: now(),
       };
       await store.moveAlias(namespace, change, fromVersion);
-      if (options.audit) {
-        try {
-          await options.audit.record({
-            action: "model-promoted",
-            actor,
-            tenantId: namespace === globalNamespace ? null : namespace,
-            target: `${name}@${alias}`,
-            details: {
-              version,
-              fromVersion,
-              overridden: change.overridden,
-              reason: change.reason,
-              sha256: candidate.sha256,
-            },
-          });
-        } catch (error) {
-          options.onAuditError?.(error);
-        }
-      }
-      return { version: { ...candidate, aliases: [...new Set([...candidate.aliases, alias])].sort() }, change, decision };
+      await recordAudit({
+        action: "model-promoted",
+        actor,
+        tenantId: namespace === globalNamespace ? null : namespace,
+        target: `${name}@${alias}`,
+        details: {
+          version,
+          fromVersion,
+          overridden: change.overridden,
+          reason: change.reason,
+          sha256: candidate.sha256,
+        },
+      });
+      return {
+        version: { ...candidate, aliases: [...new Set([...candidate.aliases, alias])].sort() },
+        change,
+        decision,
+      };
     },
 
     aliasHistory: (name, alias) => store.history(namespace, validateModelName(name), alias),

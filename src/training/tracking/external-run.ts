@@ -120,12 +120,10 @@ export async function runExternal(options: ExternalRunOptions): Promise<External
     });
     child.stderr.on("data", (chunk: Buffer) => stderr.write(chunk));
     const closed = new Promise<void>((done) => lines.once("close", () => done()));
-    const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
-      (done) => {
-        child.once("error", (error) => done({ code: null, signal: null, error }));
-        child.once("close", (code, sig) => done({ code, signal: sig }));
-      },
-    );
+    const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((done) => {
+      child.once("error", (error) => done({ code: null, signal: null, error }));
+      child.once("close", (code, sig) => done({ code, signal: sig }));
+    });
     if (outcome.error === undefined) await closed;
     signal = outcome.signal;
     if (outcome.error !== undefined) {

@@ -3,8 +3,9 @@
  * artifacts (sha256), status, duration, git commit and dataset version; list, show, compare.
  * Every query is tenant-scoped. `startTrackingServer` is the local HTTP API external runs log to.
  */
-export { readGitCommit } from "./git-commit.js";
+
 export { type ExternalRunOptions, type ExternalRunResult, runExternal } from "./external-run.js";
+export { readGitCommit } from "./git-commit.js";
 export { startTrackingServer, type TrackingServer } from "./tracking-server.js";
 export {
   type ArtifactRecord,

@@ -75,7 +75,8 @@ export async function startTrackingServer(options: TrackingServerOptions): Promi
       return send(response, 404, { error: { code: "MP_NOT_FOUND", message: `no run '${runId}' here` } });
     const what = match[2];
     if (what === undefined) {
-      if (request.method !== "GET") return send(response, 405, { error: { code: "MP_INVALID_REQUEST", message: "GET only" } });
+      if (request.method !== "GET")
+        return send(response, 405, { error: { code: "MP_INVALID_REQUEST", message: "GET only" } });
       return send(response, 200, await store.showRun(tenantId, runId));
     }
     if (request.method !== "POST")
@@ -107,9 +108,18 @@ export async function startTrackingServer(options: TrackingServerOptions): Promi
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       const known = error instanceof ModelportError;
-      const status = known ? (error.code === "MP_NOT_FOUND" ? 404 : error.code === "MP_INVALID_REQUEST" ? 400 : 500) : 500;
+      const status = known
+        ? error.code === "MP_NOT_FOUND"
+          ? 404
+          : error.code === "MP_INVALID_REQUEST"
+            ? 400
+            : 500
+        : 500;
       send(response, status, {
-        error: { code: known ? error.code : "MP_INTERNAL", message: error instanceof Error ? error.message : String(error) },
+        error: {
+          code: known ? error.code : "MP_INTERNAL",
+          message: error instanceof Error ? error.message : String(error),
+        },
       });
     });
   });

@@ -132,7 +132,12 @@ export function createTrackingStore(options: TrackingStoreOptions): TrackingStor
 
   async function getRun(tenantId: string, runId: string): Promise<RunRecord> {
     const row = await attempt("reading a run", () =>
-      db.selectFrom("training_runs").selectAll().where("tenant_id", "=", tenantId).where("id", "=", runId).executeTakeFirst(),
+      db
+        .selectFrom("training_runs")
+        .selectAll()
+        .where("tenant_id", "=", tenantId)
+        .where("id", "=", runId)
+        .executeTakeFirst(),
     );
     if (row === undefined) throw new ModelportError("MP_NOT_FOUND", `no run '${runId}'`, { param: "run" });
     return toRecord(row);
@@ -150,7 +155,11 @@ export function createTrackingStore(options: TrackingStoreOptions): TrackingStor
         .execute(),
     );
     const out: Record<string, MetricPoint[]> = {};
-    for (const row of rows) (out[row.name] ??= []).push({ step: Number(row.step), value: Number(row.value) });
+    for (const row of rows) {
+      const points = out[row.name] ?? [];
+      points.push({ step: Number(row.step), value: Number(row.value) });
+      out[row.name] = points;
+    }
     return out;
   }
 
@@ -284,7 +293,10 @@ export function createTrackingStore(options: TrackingStoreOptions): TrackingStor
       try {
         bytes = await readFile(absolute);
       } catch (error) {
-        throw new ModelportError("MP_INVALID_REQUEST", `cannot read artifact ${absolute}`, { param: "path", cause: error });
+        throw new ModelportError("MP_INVALID_REQUEST", `cannot read artifact ${absolute}`, {
+          param: "path",
+          cause: error,
+        });
       }
       const base = artifact.baseDir === undefined ? undefined : resolve(artifact.baseDir);
       const inside = base !== undefined && !relative(base, absolute).startsWith("..");

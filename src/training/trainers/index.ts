@@ -9,3 +9,4 @@ export { buildModel, templateDefaults, templatePreprocessing } from "./templates
 export { trainModel } from "./train-model.js";
 export type * from "./types.js";
 export { templateNames } from "./types.js";
+export { registerUnsortedSegmentSumKernel } from "./unsorted-segment-sum-kernel.js";

@@ -35,8 +35,7 @@ export class SelfAttention extends tfl.layers.Layer {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
     const width = shape[shape.length - 1] as number;
     const seed = this.seed;
-    const init = (offset: number) =>
-      tfl.initializers.glorotUniform(seed === undefined ? {} : { seed: seed + offset });
+    const init = (offset: number) => tfl.initializers.glorotUniform(seed === undefined ? {} : { seed: seed + offset });
     this.positions = this.addWeight(
       "positions",
       [this.sequenceLength, width],

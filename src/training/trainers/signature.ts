@@ -53,7 +53,12 @@ export function buildSignature(template: TemplateName, preprocessor: Preprocesso
     featureWidth: preprocessor.width,
   } as const;
   if (label === null || label.task === "regression") {
-    return { ...base, task: "regression", outputs: [{ name: "prediction", datatype: "FP32", shape: [-1] }], labels: null };
+    return {
+      ...base,
+      task: "regression",
+      outputs: [{ name: "prediction", datatype: "FP32", shape: [-1] }],
+      labels: null,
+    };
   }
   const numeric = label.classes.every((value) => typeof value === "number");
   return {

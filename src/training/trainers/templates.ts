@@ -95,9 +95,7 @@ export function templatePreprocessing(
       const shape = column.shape ?? [];
       if (shape.length < 2) throw invalid("template 'cnn' needs an image shape [height, width(, channels)]");
       return {
-        steps: [
-          { kind: "image", column: column.name, shape, scale: column.pixelRange?.[1] === 255 ? 1 / 255 : 1 },
-        ],
+        steps: [{ kind: "image", column: column.name, shape, scale: column.pixelRange?.[1] === 255 ? 1 / 255 : 1 }],
         label,
         ...(hp.augment === undefined ? {} : { augmentation: hp.augment }),
       };
@@ -126,7 +124,13 @@ function seeded(seed: number, layer: number) {
   return tfl.initializers.glorotUniform({ seed: seed * 101 + layer });
 }
 
-function denseStack(model: tfl.Sequential, hidden: readonly number[], seed: number, l2: number | undefined, first: number) {
+function denseStack(
+  model: tfl.Sequential,
+  hidden: readonly number[],
+  seed: number,
+  l2: number | undefined,
+  first: number,
+) {
   hidden.forEach((units, i) => {
     model.add(
       tfl.layers.dense({
@@ -218,7 +222,8 @@ export function buildModel(context: ModelContext): tfl.LayersModel {
           tfl.layers.lstm({
             units: hp.units ?? 32,
             kernelInitializer: seeded(seed, 2),
-            recurrentInitializer: tfl.initializers.orthogonal({ seed: seed * 101 + 3 }),
+            // Orthogonal (Keras's default) needs a QR decomposition the wasm backend cannot run.
+            recurrentInitializer: seeded(seed, 3),
           }),
         );
       } else {

@@ -52,7 +52,12 @@ function targetTensor(y: Int32Array | Float32Array, classes: number, count: numb
 }
 
 /** Model outputs for every row, in batches: [rows × outputs]. */
-export function predictAll(model: tfl.LayersModel, data: { x: Float32Array; rows: number }, width: number, batch = 256) {
+export function predictAll(
+  model: tfl.LayersModel,
+  data: { x: Float32Array; rows: number },
+  width: number,
+  batch = 256,
+) {
   const outputs: Float32Array[] = [];
   for (let start = 0; start < data.rows; start += batch) {
     const count = Math.min(batch, data.rows - start);
@@ -106,6 +111,15 @@ export function validationScores(
     if (best === target) correct++;
   }
   return { loss: total / data.rows, metrics: { accuracy: correct / data.rows } };
+}
+
+/**
+ * tfjs optimizers keep the learning rate in a field their update step reads each time, with no
+ * setter; changing it between epochs is the documented-by-use way to schedule it in tfjs.
+ */
+function decayLearningRate(model: tfl.LayersModel, factor: number): void {
+  const optimizer = model.optimizer as unknown as { learningRate?: number };
+  if (typeof optimizer.learningRate === "number") optimizer.learningRate *= factor;
 }
 
 function aborted(): ModelportError {
@@ -174,9 +188,11 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
         epoch,
         loss,
         valLoss: scores?.loss ?? null,
-        metrics: scores === null ? {} : Object.fromEntries(Object.entries(scores.metrics).map(([k, v]) => [`val_${k}`, v])),
+        metrics:
+          scores === null ? {} : Object.fromEntries(Object.entries(scores.metrics).map(([k, v]) => [`val_${k}`, v])),
       };
       history.push(record);
+      if (hp.lrDecay !== undefined && hp.lrDecay !== 1) decayLearningRate(model, hp.lrDecay);
       if (options.checkpointDir !== undefined) {
         await model.save(fileSaveHandler(join(options.checkpointDir, `epoch-${epoch}`)));
       }

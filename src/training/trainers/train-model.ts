@@ -14,6 +14,7 @@ import { buildSignature } from "./signature.js";
 import { buildModel, templateDefaults, templatePreprocessing } from "./templates.js";
 import { predictAll, runTrainingLoop, type SplitData } from "./train-loop.js";
 import { type Hyperparameters, type TrainModelOptions, type TrainModelResult, templateNames } from "./types.js";
+import { registerUnsortedSegmentSumKernel } from "./unsorted-segment-sum-kernel.js";
 
 function invalid(message: string, param: string): ModelportError {
   return new ModelportError("MP_INVALID_REQUEST", message, { param });
@@ -28,7 +29,10 @@ function checkHyperparameters(hp: TrainModelResult["hyperparameters"]): void {
   if (!(hp.learningRate > 0 && hp.learningRate < 10)) throw invalid("learningRate must be in (0, 10)", "learningRate");
   if (!["adam", "sgd", "rmsprop"].includes(hp.optimizer))
     throw invalid(`unknown optimizer '${hp.optimizer}' (adam, sgd, rmsprop)`, "optimizer");
-  if (!["cross-entropy", "mse"].includes(hp.loss)) throw invalid(`unknown loss '${hp.loss}' (cross-entropy, mse)`, "loss");
+  if (!["cross-entropy", "mse"].includes(hp.loss))
+    throw invalid(`unknown loss '${hp.loss}' (cross-entropy, mse)`, "loss");
+  if (hp.lrDecay !== undefined && !(hp.lrDecay > 0 && hp.lrDecay <= 1))
+    throw invalid("lrDecay must be in (0, 1]", "lrDecay");
   if (hp.patience !== undefined && (!Number.isInteger(hp.patience) || hp.patience < 0))
     throw invalid("patience must be a non-negative integer", "patience");
 }
@@ -74,6 +78,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
   checkHyperparameters(hp);
 
   await ensureWasmTrainingBackend();
+  registerUnsortedSegmentSumKernel();
   const { schema } = dataset.version;
   const config = templatePreprocessing(template, schema, hp);
   const testFraction = hp.testFraction ?? 0.2;
@@ -196,4 +201,3 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
     model.dispose();
   }
 }
-

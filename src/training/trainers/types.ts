@@ -33,6 +33,8 @@ export interface Hyperparameters {
   testFraction?: number;
   /** cnn: seeded augmentation (shift fraction, rotation degrees, zoom); off by default. */
   augment?: { shift?: number; rotate?: number; zoom?: number };
+  /** Learning rate multiplier applied after each epoch (default 1 = constant). */
+  lrDecay?: number;
   /** L2 penalty on kernels (bow, mlp). */
   l2?: number;
 }

@@ -1,12 +1,13 @@
 import type { Context, Hono } from "hono";
 import type { RateLimiter } from "../../../commerce/limits/limiter.js";
 import { ModelportError } from "../../../core/errors.js";
+import type { BudgetPort, MeteringPort } from "../../../core/metering.js";
 import type { OipInferRequest } from "../../../core/oip-types.js";
 import { validateTensor } from "../../../core/tensors.js";
 import type { GatewayEnv } from "../../context.js";
 import type { EndpointRegistry } from "../../endpoint-registry.js";
 import type { Router } from "../../resilience/router.js";
-import { admit } from "../../stages/admission.js";
+import { admit, reserveBudget } from "../../stages/admission.js";
 import { readJsonBody } from "../../stages/json-body.js";
 import { stickyKeyFor } from "../../sticky-key.js";
 import { waitedOn } from "../../upstream-time.js";
@@ -20,6 +21,8 @@ export interface OipRoutesDeps {
   isReady: () => boolean;
   limiter?: RateLimiter | undefined;
   onLimiterError?: (error: unknown) => void;
+  metering?: MeteringPort | undefined;
+  budgets?: BudgetPort | undefined;
 }
 
 function parseInferRequest(body: unknown): OipInferRequest {
@@ -103,6 +106,8 @@ export function registerOipRoutes(app: Hono<GatewayEnv>, deps: OipRoutesDeps): v
     c.set("endpoint", endpoint.name);
     const request = parseInferRequest(await readJsonBody(c, bodyLimitBytes));
     await admit(c, deps.limiter, 0, deps.onLimiterError ?? (() => {}));
+    const items = Math.max(1, request.inputs[0]?.shape[0] ?? 1);
+    await reserveBudget(c, deps.budgets, deps.metering, endpoint.name, { inputTokens: 0, outputTokens: 0, items });
     const routing = {
       stickyKey: stickyKeyFor(c, endpoint, undefined),
       signal: c.req.raw.signal,
@@ -115,6 +120,23 @@ export function registerOipRoutes(app: Hono<GatewayEnv>, deps: OipRoutesDeps): v
     });
     c.set("upstreamMs", waitedOn({ waitMs: 0 }, result.upstreamMs, routedAt));
     c.set("target", result.target.id);
+    const principal = c.get("principal");
+    if (deps.metering && principal) {
+      const metered = await deps.metering.recordPredict(
+        {
+          requestId: c.get("requestId"),
+          tenantId: principal.tenantId,
+          keyId: principal.keyId,
+          endpoint: endpoint.name,
+          target: result.target.id,
+          status: "ok",
+        },
+        request,
+      );
+      c.set("costMicros", metered.costMicros);
+    }
+    const label = result.value.outputs.find((output) => output.name === "label")?.data[0];
+    if (typeof label === "string" || typeof label === "number") c.set("predictedLabel", label);
     return c.json({
       model_name: endpoint.name,
       model_version: result.value.model_version ?? "1",

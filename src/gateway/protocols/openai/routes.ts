@@ -1,14 +1,15 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { estimateTokens } from "../../../commerce/limits/index.js";
 import type { RateLimiter } from "../../../commerce/limits/limiter.js";
 import { ModelportError, toModelportError } from "../../../core/errors.js";
+import type { BudgetPort, MeteredUsage, MeteringContext, MeteringPort } from "../../../core/metering.js";
 import type { CompletionUsage } from "../../../core/openai-types.js";
-import type { PrivacyFilters } from "../../../core/privacy.js";
+import type { GuardProvider, PrivacyFilters } from "../../../core/privacy.js";
 import type { Metrics } from "../../../monitoring/metrics.js";
 import type { GatewayEnv, RequestUsage, StreamOutcome } from "../../context.js";
 import type { EndpointRegistry } from "../../endpoint-registry.js";
 import type { Router } from "../../resilience/router.js";
-import { admit, promptCharacters } from "../../stages/admission.js";
+import { admit, promptCharacters, reserveBudget } from "../../stages/admission.js";
 import { readJsonBody } from "../../stages/json-body.js";
 import { filterChatMessages, restoreChunks, restoreCompletion } from "../../stages/privacy-filter.js";
 import { stickyKeyFor } from "../../sticky-key.js";
@@ -26,21 +27,42 @@ export interface OpenAIRoutesDeps {
   /** Settling or releasing a reservation failed (the limiter's store is down); logged, not thrown. */
   onLimiterError?: (error: unknown) => void;
   privacy?: PrivacyFilters | undefined;
+  guards?: GuardProvider | undefined;
+  metering?: MeteringPort | undefined;
+  budgets?: BudgetPort | undefined;
+  onMeteringError?: (error: unknown) => void;
 }
 
-/** OpenAI usage → the request's usage (metrics now; request log and metering when the request ends). */
-function toUsage(
-  metrics: Metrics,
-  endpoint: string,
-  usage: CompletionUsage | null | undefined,
-): RequestUsage | undefined {
-  if (!usage) return undefined;
-  const inputTokens = usage.prompt_tokens ?? 0;
-  const outputTokens = usage.completion_tokens ?? 0;
-  if (inputTokens > 0) metrics.tokens.labels(endpoint, "input").inc(inputTokens);
-  if (outputTokens > 0) metrics.tokens.labels(endpoint, "output").inc(outputTokens);
-  return { inputTokens, outputTokens };
+/** Token metrics for a request once its usage is known. */
+function countTokens(metrics: Metrics, endpoint: string, usage: RequestUsage): void {
+  if (usage.inputTokens > 0) metrics.tokens.labels(endpoint, "input").inc(usage.inputTokens);
+  if (usage.outputTokens > 0) metrics.tokens.labels(endpoint, "output").inc(usage.outputTokens);
 }
+
+function reportedUsage(usage: CompletionUsage | null | undefined): RequestUsage | undefined {
+  return usage ? { inputTokens: usage.prompt_tokens ?? 0, outputTokens: usage.completion_tokens ?? 0 } : undefined;
+}
+
+function meteringContext(
+  c: Context<GatewayEnv>,
+  endpoint: string,
+  target: string,
+  status: "ok" | "partial",
+): MeteringContext | undefined {
+  const principal = c.get("principal");
+  if (!principal) return undefined;
+  return {
+    requestId: c.get("requestId"),
+    tenantId: principal.tenantId,
+    keyId: principal.keyId,
+    endpoint,
+    target,
+    status,
+  };
+}
+
+/** A request without max_tokens reserves this many output tokens against budgets. */
+const defaultBudgetOutputTokens = 4_096;
 
 /** Streamed answers are kept for the request log up to this many characters. */
 const maxLoggedAnswer = 64 * 1024;
@@ -56,8 +78,15 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     c.set("endpoint", endpoint.name);
     const endUser = parsed.user ?? c.req.header("x-modelport-user");
     if (endUser) c.set("endUser", endUser);
-    const { messages, filter } = filterChatMessages(c, deps.privacy, endpoint.name, parsed.messages);
-    const request = messages === parsed.messages ? parsed : { ...parsed, messages };
+    // Guards first (caps bound what the PII scan reads), then the PII policy.
+    const principal = c.get("principal");
+    const guards = principal ? deps.guards?.forRequest(principal.tenantName, endpoint.name) : undefined;
+    const guarded = guards ? guards.checkRequest(parsed) : undefined;
+    if (guarded?.error) throw guarded.error;
+    if (guarded && guarded.verdict !== "allow") c.set("guardFindings", guarded.findings);
+    const checked = guarded ? guarded.request : parsed;
+    const { messages, filter } = filterChatMessages(c, deps.privacy, endpoint.name, checked.messages);
+    const request = messages === checked.messages ? checked : { ...checked, messages };
     await admit(
       c,
       limiter,
@@ -67,6 +96,11 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
       }),
       onLimiterError,
     );
+    await reserveBudget(c, deps.budgets, deps.metering, endpoint.name, {
+      inputTokens: Math.ceil(promptCharacters(request.messages) / 2),
+      outputTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultBudgetOutputTokens,
+      items: 0,
+    });
     const routing = {
       stickyKey: stickyKeyFor(c, endpoint, request.user),
       signal: c.req.raw.signal,
@@ -97,18 +131,48 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
       c.set("target", started.target.id);
       let settle: (outcome: StreamOutcome) => void = () => {};
       c.set("streamDone", new Promise<StreamOutcome>((resolve) => (settle = resolve)));
-      let answer = "";
+      let delivered = "";
+      let metered: Promise<MeteredUsage | undefined> | undefined;
+      const meterStream = (status: "ok" | "partial") => {
+        const context = meteringContext(c, endpoint.name, started.target.id, status);
+        metered ??=
+          deps.metering && context
+            ? deps.metering.recordChat(context, {
+                reported: started.usage(),
+                messages: request.messages,
+                completionText: delivered,
+              })
+            : Promise.resolve(undefined);
+        return metered;
+      };
       const body = chatChunksToSse(filter ? restoreChunks(started.stream, filter) : started.stream, {
         onChunk: (chunk) => {
           const delta = chunk.choices[0]?.delta.content;
-          if (typeof delta === "string" && answer.length < maxLoggedAnswer) answer += delta;
+          if (typeof delta === "string") delivered += delta;
         },
-        onEnd: (error) =>
-          settle({
-            usage: toUsage(metrics, endpoint.name, started.usage()),
-            errorCode: error === undefined ? undefined : (toModelportError(error).code as string),
-            answerLogText: filter ? filter.inbound(answer).logText : answer,
-          }),
+        // Billed before [DONE]: a client that saw the end of its stream is in the ledger.
+        beforeDone: async () => {
+          await meterStream("ok");
+        },
+        onEnd: (error) => {
+          const finish = (usage: MeteredUsage | undefined) => {
+            const counted = usage ?? reportedUsage(started.usage());
+            if (counted) countTokens(metrics, endpoint.name, counted);
+            settle({
+              usage: counted ? { inputTokens: counted.inputTokens, outputTokens: counted.outputTokens } : undefined,
+              costMicros: usage?.costMicros,
+              errorCode: error === undefined ? undefined : (toModelportError(error).code as string),
+              answerLogText: filter
+                ? filter.inbound(delivered.slice(0, maxLoggedAnswer)).logText
+                : delivered.slice(0, maxLoggedAnswer),
+            });
+          };
+          // A stream that broke off or was cancelled is billed for what was delivered.
+          meterStream(error === undefined ? "ok" : "partial").then(finish, (meterError) => {
+            deps.onMeteringError?.(meterError);
+            finish(undefined);
+          });
+        },
       });
       return new Response(body, { status: 200, headers: sseHeaders });
     }
@@ -121,10 +185,37 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     });
     c.set("upstreamMs", waitedOn(timing, result.upstreamMs, routedAt));
     c.set("target", result.target.id);
-    const usage = toUsage(metrics, endpoint.name, result.value.usage);
-    if (usage) c.set("usage", usage);
-    const answer = result.value.choices[0]?.message.content;
-    if (typeof answer === "string") c.set("answerLogText", filter ? filter.inbound(answer).logText : answer);
+    const answer = result.value.choices.map((choice) => choice.message.content ?? "").join("");
+    const context = meteringContext(c, endpoint.name, result.target.id, "ok");
+    let usage = reportedUsage(result.value.usage);
+    if (deps.metering && context) {
+      // Durable before the response leaves: a completed answer is never unbilled.
+      const metered = await deps.metering.recordChat(context, {
+        reported: result.value.usage,
+        messages: request.messages,
+        completionText: answer,
+      });
+      usage = { inputTokens: metered.inputTokens, outputTokens: metered.outputTokens };
+      c.set("costMicros", metered.costMicros);
+    }
+    if (usage) {
+      c.set("usage", usage);
+      countTokens(metrics, endpoint.name, usage);
+    }
+    c.set("answerLogText", filter ? filter.inbound(answer).logText : answer);
+    const echo = guards?.checkAnswer(request, result.value);
+    if (echo && echo.verdict === "block") {
+      // The request was fine; the answer leaked the system prompt. Withhold it, as a content filter would.
+      c.set("guardFindings", echo.findings);
+      return c.json({
+        ...result.value,
+        choices: result.value.choices.map((choice) => ({
+          ...choice,
+          message: { ...choice.message, content: "" },
+          finish_reason: "content_filter",
+        })),
+      });
+    }
     return c.json(restoreCompletion(result.value, filter));
   });
 
@@ -137,6 +228,11 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     const inputs = Array.isArray(request.input) ? request.input : [request.input];
     const characters = inputs.reduce<number>((total, item) => total + (typeof item === "string" ? item.length : 4), 0);
     await admit(c, limiter, estimateTokens({ promptCharacters: characters, maxOutputTokens: 0 }), onLimiterError);
+    await reserveBudget(c, deps.budgets, deps.metering, endpoint.name, {
+      inputTokens: Math.ceil(characters / 2),
+      outputTokens: 0,
+      items: 0,
+    });
     const routing = {
       stickyKey: stickyKeyFor(c, endpoint, request.user),
       signal: c.req.raw.signal,
@@ -151,9 +247,15 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     });
     c.set("upstreamMs", waitedOn(timing, result.upstreamMs, routedAt));
     c.set("target", result.target.id);
-    const inputTokens = result.value.usage?.prompt_tokens ?? 0;
-    if (inputTokens > 0) metrics.tokens.labels(endpoint.name, "input").inc(inputTokens);
+    let inputTokens = result.value.usage?.prompt_tokens ?? 0;
+    const context = meteringContext(c, endpoint.name, result.target.id, "ok");
+    if (deps.metering && context) {
+      const metered = await deps.metering.recordEmbeddings(context, { reported: result.value.usage, request });
+      inputTokens = metered.inputTokens;
+      c.set("costMicros", metered.costMicros);
+    }
     c.set("usage", { inputTokens, outputTokens: 0 });
+    countTokens(metrics, endpoint.name, { inputTokens, outputTokens: 0 });
     return c.json(encodeEmbeddings(result.value, request.encoding_format));
   });
 

@@ -21,7 +21,12 @@ export const sseHeaders = {
  */
 export function chatChunksToSse(
   chunks: AsyncIterable<ChatCompletionChunk>,
-  hooks: { onChunk?: (chunk: ChatCompletionChunk) => void; onEnd?: (error: unknown) => void } = {},
+  hooks: {
+    onChunk?: (chunk: ChatCompletionChunk) => void;
+    /** Runs (and is awaited) after the last chunk and before `[DONE]`: billing is durable before the client sees the end. */
+    beforeDone?: () => Promise<void>;
+    onEnd?: (error: unknown) => void;
+  } = {},
 ): ReadableStream<Uint8Array> {
   const iterator = chunks[Symbol.asyncIterator]();
   let finished = false;
@@ -36,6 +41,7 @@ export function chatChunksToSse(
         try {
           const { done: ended, value } = await iterator.next();
           if (ended) {
+            await hooks.beforeDone?.();
             controller.enqueue(done);
             controller.close();
             finish(undefined);

@@ -1,0 +1,122 @@
+import type { Kysely } from "kysely";
+import type { ModelportConfig } from "../config/schema.js";
+import type { Clock } from "../core/clock.js";
+import type { EndpointRegistry } from "../gateway/endpoint-registry.js";
+import { createAlertDispatcher } from "../monitoring/alerts/dispatcher.js";
+import { createWebhookRepository } from "../monitoring/alerts/webhooks.js";
+import { createFeedbackStore, parseFeedbackBody } from "../monitoring/feedback/index.js";
+import type { PredictionRecord } from "../monitoring/feedback/types.js";
+import { createRollbackGuard } from "../monitoring/rollback/index.js";
+import { createRequestStatsSource, parseAlertRules, scheduleEvery, scheduleRules } from "../monitoring/rules/index.js";
+import type { Database } from "../storage/schema.js";
+import type { Logger } from "./logger.js";
+
+/**
+ * Monitoring for a running server: alert delivery (signed webhooks), feedback and predictions,
+ * alert rules on a schedule, and automatic rollback of canaries that breach their SLOs.
+ */
+export function startMonitoring(options: {
+  db: Kysely<Database>;
+  config: Readonly<ModelportConfig>;
+  clock: Clock;
+  logger: Logger;
+  endpoints: EndpointRegistry;
+  webhookSecretKey: Buffer;
+}) {
+  const { db, config, clock, logger, endpoints } = options;
+  const logError = (message: string) => (error: unknown) =>
+    logger.error({ err: { message: (error as Error).message } }, message);
+  const webhooks = createWebhookRepository({
+    db,
+    clock,
+    secretKey: options.webhookSecretKey,
+    operatorWebhooks: config.alerts.webhooks,
+  });
+  const alerts = createAlertDispatcher({
+    db,
+    clock,
+    webhooksFor: (tenantId) => webhooks.targetsFor(tenantId),
+    onDeliveryFailed: (alert, error) => logger.warn({ alertId: alert.id, error }, "alert delivery failed"),
+  });
+  const feedback = createFeedbackStore({ db, clock });
+  const requests = createRequestStatsSource(db);
+
+  // Predictions are written in small batches; feedback flushes them first so a label sent right
+  // after its request finds it.
+  let pending: PredictionRecord[] = [];
+  const flushPredictions = async () => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    await feedback.recordPredictions(batch).catch((error) => {
+      pending = [...batch, ...pending].slice(-50_000);
+      logError("could not record predictions")(error);
+    });
+  };
+  const predictionsTimer = setInterval(() => void flushPredictions(), 500);
+  predictionsTimer.unref();
+
+  const rules = scheduleRules({
+    intervalMs: config.alerts.evaluateEveryMs,
+    clock,
+    rules: parseAlertRules(config.alerts.rules),
+    sources: { requests, quality: feedback },
+    alerts,
+    onError: logError("alert rule evaluation failed"),
+  });
+
+  const rollback = createRollbackGuard({
+    db,
+    clock,
+    alerts,
+    requests,
+    quality: feedback,
+    setTargetWeight: async (endpoint, targetId, weight) => {
+      const target = endpoints.get(endpoint)?.route.targets.find((candidate) => candidate.id === targetId);
+      if (target) target.weight = weight;
+      logger.warn({ endpoint, target: targetId, weight }, "canary weight changed by auto-rollback");
+    },
+  });
+  const canaryPairs = () =>
+    endpoints
+      .list()
+      .filter((entry) => entry.config.autoRollback)
+      .flatMap((entry) => {
+        const weighted = [...entry.route.targets].sort((a, b) => b.weight - a.weight);
+        const stable = weighted[0];
+        return stable
+          ? weighted.slice(1).map((canary) => ({ endpoint: entry.name, canary: canary.id, stable: stable.id }))
+          : [];
+      });
+  const rollbackSchedule = scheduleEvery({
+    intervalMs: 30_000,
+    run: () => rollback.checkAll(canaryPairs()),
+    onError: logError("canary check failed"),
+  });
+
+  return {
+    alerts,
+    webhooks,
+    rollback,
+    canaryPairs,
+    recordPrediction(record: PredictionRecord) {
+      pending.push(record);
+      if (pending.length >= 500) void flushPredictions();
+    },
+    feedbackPort: {
+      async submit(tenantId: string, body: unknown) {
+        await flushPredictions();
+        const parsed = parseFeedbackBody(body);
+        const receipt = await feedback.submit({ tenantId, ...parsed });
+        return { ...receipt } as Record<string, unknown>;
+      },
+    },
+    async stop() {
+      clearInterval(predictionsTimer);
+      await rules.stop();
+      await rollbackSchedule.stop();
+      await flushPredictions();
+      await alerts.close();
+    },
+  };
+}
