@@ -3,6 +3,7 @@ import { modelportVersion } from "../server/version.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerBilling } from "./commands/billing.js";
 import { registerConfig } from "./commands/config.js";
+import { registerDatasets } from "./commands/datasets.js";
 import { registerDrift } from "./commands/drift.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerModels } from "./commands/models.js";
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDrift(program);
   registerModels(program);
   registerBilling(program);
+  registerDatasets(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
