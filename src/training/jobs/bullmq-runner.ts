@@ -26,12 +26,34 @@ function iso(ms: number | undefined): string | null {
   return ms === undefined || ms === 0 ? null : new Date(ms).toISOString();
 }
 
+/** BullMQ's connections retry forever; a one-shot probe turns a wrong URL into an error. */
+async function probeRedis(url: string): Promise<void> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 3_000,
+  });
+  probe.on("error", () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (error) {
+    throw new ModelportError("MP_STORAGE_ERROR", `cannot reach Redis for the job queue: ${(error as Error).message}`, {
+      cause: error,
+    });
+  } finally {
+    probe.disconnect();
+  }
+}
+
 /**
  * The job runner on BullMQ (Redis), for when the server is configured with a Redis URL: jobs
  * survive a restart and any process with a worker can run them. Progress goes through
  * `job.updateProgress` and reaches subscribers in every process through QueueEvents.
  */
 export async function createBullMqJobRunner<P, R>(options: BullMqRunnerOptions<P, R>): Promise<JobRunner<P, R>> {
+  await probeRedis(options.redisUrl);
   const queueName = options.queueName ?? "modelport-training";
   const prefix = options.prefix ?? "modelport";
   // BullMQ needs maxRetriesPerRequest: null for blocking connections; each role gets its own.
