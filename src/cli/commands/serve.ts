@@ -19,7 +19,6 @@ export function registerServe(program: Command): void {
           `admin token (shown once; store it, or set MODELPORT_ADMIN_TOKEN): ${server.generatedAdminToken}\n`,
         );
       }
-      process.stdout.write(`listening on ${server.url}\n`);
       let signals = 0;
       const stop = (signal: string) => {
         signals++;
@@ -35,5 +34,7 @@ export function registerServe(program: Command): void {
       process.on("unhandledRejection", (reason) =>
         server.logger.error({ err: { message: String(reason) } }, "unhandled rejection"),
       );
+      // Handlers first, then the readiness line: a supervisor may signal the moment it reads it.
+      process.stdout.write(`listening on ${server.url}\n`);
     });
 }
