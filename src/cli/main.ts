@@ -3,6 +3,7 @@ import { modelportVersion } from "../server/version.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerBilling } from "./commands/billing.js";
 import { registerConfig } from "./commands/config.js";
+import { registerDataKeys } from "./commands/data-keys.js";
 import { registerDatasets } from "./commands/datasets.js";
 import { registerDrift } from "./commands/drift.js";
 import { registerKeys } from "./commands/keys.js";
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   registerModels(program);
   registerBilling(program);
   registerDatasets(program);
+  registerDataKeys(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
