@@ -183,9 +183,15 @@ function authSuite(name: string, setup: () => Promise<{ databaseUrl?: string; cl
         entries: { action: string; actor: string; target: string | null }[];
       };
       const actions = page.entries.map((entry) => entry.action);
-      for (const action of ["tenant-created", "api-key-created", "api-key-revoked", "api-key-rotated"])
+      for (const action of [
+        "config-changed",
+        "tenant-created",
+        "api-key-created",
+        "api-key-revoked",
+        "api-key-rotated",
+      ])
         assert.ok(actions.includes(action), `${action} is on the trail`);
-      assert.ok(page.entries.every((entry) => entry.actor === "admin"));
+      assert.ok(page.entries.every((entry) => entry.actor === "admin" || entry.actor === "system"));
       const verification = (await (await gateway.admin("/admin/v1/audit/verify")).json()) as { ok: boolean };
       assert.equal(verification.ok, true);
     });

@@ -23,6 +23,7 @@ import { createRegistryRuntime } from "../runtimes/registry/index.js";
 import { createModelRegistry } from "../training/registry/index.js";
 import { bootstrapAdminToken } from "./admin-token.js";
 import { startCommerce } from "./commerce-wiring.js";
+import { auditConfigChange } from "./config-audit.js";
 import { createLogger, type Logger } from "./logger.js";
 import { deriveKey } from "./master-key.js";
 import { startMonitoring } from "./monitoring-wiring.js";
@@ -122,6 +123,12 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     audit: auditRecorder(audit),
     onAuditError,
   });
+  await auditConfigChange({
+    storage,
+    audit: auditRecorder(audit),
+    config,
+    source: settings.configPath ?? "(defaults)",
+  }).catch(onAuditError);
   const monitoring = startMonitoring({
     db: handle.db,
     config,
