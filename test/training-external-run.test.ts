@@ -12,7 +12,7 @@ import { openTrainingBench, type TrainingBench } from "./training-helpers.js";
 
 // A training program in another language: reads its params from the environment, logs metrics
 // through the tracking HTTP API and as JSON lines, and writes an ONNX model it then logs.
-const script = String.raw`
+const script = `
 import json, os, shutil, sys, urllib.request
 uri = os.environ["MODELPORT_TRACKING_URI"]
 run = os.environ["MODELPORT_RUN_ID"]
@@ -145,7 +145,7 @@ describe("external runs (modelport run -- <command>)", () => {
   test("the tracking API only accepts its own run and valid bodies", async () => {
     const quiet = capture();
     const other = await store.createRun(bench.tenantId, { name: "other" });
-    const probe = String.raw`
+    const probe = `
 import json, os, urllib.request, urllib.error
 uri = os.environ["MODELPORT_TRACKING_URI"]
 def post(path, body, raw=None):

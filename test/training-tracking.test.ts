@@ -36,7 +36,7 @@ function trackingSuite(
       for (const id of [a, b]) {
         await handle.db.insertInto("tenants").values({ id, name: id, created_at: new Date().toISOString() }).execute();
       }
-      store = createTrackingStore({ db: handle.db, clock: { now: () => time } });
+      store = createTrackingStore({ db: handle.db, clock: { now: () => time, monotonic: () => time } });
     });
     after(async () => {
       await handle?.close();

@@ -9,8 +9,11 @@ import { registerDrift } from "./commands/drift.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerModels } from "./commands/models.js";
 import { registerPii } from "./commands/pii.js";
+import { registerQuickstart } from "./commands/quickstart.js";
+import { registerRuns } from "./commands/runs.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTenants } from "./commands/tenants.js";
+import { registerTrain } from "./commands/train.js";
 import { reportError } from "./output.js";
 
 /** The `modelport` command line. Commands are thin: parse, call a module, print. */
@@ -31,6 +34,9 @@ export async function main(argv: string[]): Promise<number> {
   registerBilling(program);
   registerDatasets(program);
   registerDataKeys(program);
+  registerTrain(program);
+  registerRuns(program);
+  registerQuickstart(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -186,6 +186,10 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
       const { sha256, files } = await digestDirectory(staging);
       const format = detectFormat(files, input.artifact);
       const signatureJson = await readOptionalJson(join(staging, "signature.json"));
+      // The trainer writes labels beside the signature (`"labels": "labels.json"`): inline them.
+      const labelsRef = (signatureJson as { labels?: unknown } | undefined)?.labels;
+      if (typeof labelsRef === "string" && /^[A-Za-z0-9._-]+\.json$/.test(labelsRef))
+        (signatureJson as { labels?: unknown }).labels = await readOptionalJson(join(staging, labelsRef));
       const signature = signatureJson === undefined ? null : parseSignature(signatureJson, "signature.json");
       if (format === "tfjs" && files.includes("preprocessor.json") && signature === null)
         throw new ModelportError(
