@@ -109,6 +109,7 @@ export function registerQuickstart(program: Command): void {
               splitSeed: trained.seed,
               parameters: { template: model.template, ...trained.hyperparameters },
             },
+            metrics: trained.metrics,
             description: `Quickstart ${model.template} model trained on the ${model.example} data set.`,
             actor: "admin",
           });

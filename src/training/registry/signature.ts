@@ -51,6 +51,9 @@ export function parseLineage(value: unknown, source: string): ModelLineage {
 export function flatMetrics(value: unknown): Record<string, number> {
   const metrics: Record<string, number> = {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) return metrics;
+  // The trainer nests the test-split evaluation under `metrics`; that is the version's metrics.
+  const summary = (value as { metrics?: unknown }).metrics;
+  if (typeof summary === "object" && summary !== null && !Array.isArray(summary)) return flatMetrics(summary);
   for (const [key, metric] of Object.entries(value)) {
     if (typeof metric === "number" && Number.isFinite(metric)) metrics[key] = metric;
   }
