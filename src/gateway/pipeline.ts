@@ -37,6 +37,7 @@ export interface GatewayDeps {
   limiter?: RateLimiter | undefined;
   onLimiterError?: (error: unknown) => void;
   privacy?: PrivacyFilters | undefined;
+  capturePayloads?: boolean | undefined;
   guards?: GuardProvider | undefined;
   feedback?: FeedbackPort | undefined;
   metering?: MeteringPort | undefined;

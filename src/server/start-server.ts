@@ -76,6 +76,7 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     clock,
     checkpointEvery: 1000,
   });
+  const recorder = auditRecorder(audit);
   const onAuditError = (error: unknown) =>
     logger.error({ err: { message: (error as Error).message } }, "audit trail write failed");
   const registry = createModelRegistry({
@@ -83,7 +84,7 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     dialect: handle.dialect,
     dataDir: settings.dataDir,
     clock,
-    audit: auditRecorder(audit),
+    audit: recorder,
     onAuditError,
   });
   // One runtime per registry:NAME@ALIAS, shared by every target that names it.
@@ -120,12 +121,12 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     hashingKey,
     clock,
     onKeyChanged: (id) => authenticator.forget(id),
-    audit: auditRecorder(audit),
+    audit: recorder,
     onAuditError,
   });
   await auditConfigChange({
     storage,
-    audit: auditRecorder(audit),
+    audit: recorder,
     config,
     source: settings.configPath ?? "(defaults)",
   }).catch(onAuditError);
@@ -220,6 +221,7 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     onMeteringError: (error) =>
       logger.error({ err: { message: (error as Error).message } }, "could not record a partial stream's usage"),
     privacy: createPrivacyFilters(config),
+    capturePayloads: config.requestLog.enabled && config.requestLog.payloads,
     guards: createGuardProvider(config),
     audit,
     limiter,

@@ -14,11 +14,14 @@ export function filterChatMessages(
   filters: PrivacyFilters | undefined,
   endpoint: string,
   messages: ChatMessage[],
+  /** Keep a (masked) copy of the prompt for stored payloads; off unless `requestLog.payloads`. */
+  capturePayloads: boolean,
 ): { messages: ChatMessage[]; filter: RequestPrivacyFilter | undefined } {
   const principal = c.get("principal");
   const filter = filters && principal ? filters.forRequest(principal.tenantName, endpoint) : undefined;
   if (!filter) {
-    c.set("promptLogText", JSON.stringify(messages.map((message) => [message.role, message.content])));
+    if (capturePayloads)
+      c.set("promptLogText", JSON.stringify(messages.map((message) => [message.role, message.content])));
     return { messages, filter };
   }
   const blocked = new Set<string>();
@@ -42,7 +45,7 @@ export function filterChatMessages(
       };
     return message;
   });
-  c.set("promptLogText", JSON.stringify(logged));
+  if (capturePayloads) c.set("promptLogText", JSON.stringify(logged));
   if (found.size > 0) c.set("piiFound", [...found]);
   if (blocked.size > 0)
     throw new ModelportError(
@@ -96,4 +99,14 @@ export async function* restoreChunks(
       }),
     };
   }
+}
+
+/** The answer as stored payloads may keep it: PII masked per policy, or nothing when payloads are off. */
+export function answerForLog(
+  answer: string,
+  filter: RequestPrivacyFilter | undefined,
+  capturePayloads: boolean,
+): string | undefined {
+  if (!capturePayloads) return undefined;
+  return filter ? filter.inbound(answer).logText : answer;
 }

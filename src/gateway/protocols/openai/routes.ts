@@ -11,7 +11,7 @@ import type { EndpointRegistry } from "../../endpoint-registry.js";
 import type { Router } from "../../resilience/router.js";
 import { admit, promptCharacters, reserveBudget } from "../../stages/admission.js";
 import { readJsonBody } from "../../stages/json-body.js";
-import { filterChatMessages, restoreChunks, restoreCompletion } from "../../stages/privacy-filter.js";
+import { answerForLog, filterChatMessages, restoreChunks, restoreCompletion } from "../../stages/privacy-filter.js";
 import { stickyKeyFor } from "../../sticky-key.js";
 import { waitedOn } from "../../upstream-time.js";
 import { encodeEmbeddings } from "./embedding-encoding.js";
@@ -27,6 +27,8 @@ export interface OpenAIRoutesDeps {
   /** Settling or releasing a reservation failed (the limiter's store is down); logged, not thrown. */
   onLimiterError?: (error: unknown) => void;
   privacy?: PrivacyFilters | undefined;
+  /** Whether the request log stores prompts and answers (so copies for it are made at all). */
+  capturePayloads?: boolean | undefined;
   guards?: GuardProvider | undefined;
   metering?: MeteringPort | undefined;
   budgets?: BudgetPort | undefined;
@@ -71,6 +73,7 @@ const maxLoggedAnswer = 64 * 1024;
 export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDeps): void {
   const { endpoints, router, metrics, bodyLimitBytes, limiter } = deps;
   const onLimiterError = deps.onLimiterError ?? (() => {});
+  const capturePayloads = deps.capturePayloads === true;
 
   app.post("/v1/chat/completions", async (c) => {
     const parsed = parseChatRequest(await readJsonBody(c, bodyLimitBytes));
@@ -85,7 +88,13 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     if (guarded?.error) throw guarded.error;
     if (guarded && guarded.verdict !== "allow") c.set("guardFindings", guarded.findings);
     const checked = guarded ? guarded.request : parsed;
-    const { messages, filter } = filterChatMessages(c, deps.privacy, endpoint.name, checked.messages);
+    const { messages, filter } = filterChatMessages(
+      c,
+      deps.privacy,
+      endpoint.name,
+      checked.messages,
+      capturePayloads,
+    );
     const request = messages === checked.messages ? checked : { ...checked, messages };
     await admit(
       c,
@@ -162,9 +171,7 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
               usage: counted ? { inputTokens: counted.inputTokens, outputTokens: counted.outputTokens } : undefined,
               costMicros: usage?.costMicros,
               errorCode: error === undefined ? undefined : (toModelportError(error).code as string),
-              answerLogText: filter
-                ? filter.inbound(delivered.slice(0, maxLoggedAnswer)).logText
-                : delivered.slice(0, maxLoggedAnswer),
+              answerLogText: answerForLog(delivered.slice(0, maxLoggedAnswer), filter, capturePayloads),
             });
           };
           // A stream that broke off or was cancelled is billed for what was delivered.
@@ -202,7 +209,8 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
       c.set("usage", usage);
       countTokens(metrics, endpoint.name, usage);
     }
-    c.set("answerLogText", filter ? filter.inbound(answer).logText : answer);
+    const answerLogText = answerForLog(answer, filter, capturePayloads);
+    if (answerLogText !== undefined) c.set("answerLogText", answerLogText);
     const echo = guards?.checkAnswer(request, result.value);
     if (echo && echo.verdict === "block") {
       // The request was fine; the answer leaked the system prompt. Withhold it, as a content filter would.
