@@ -1,36 +1,11 @@
 import type { Command } from "commander";
 import { printJson, printTable, UsageError } from "../output.js";
+import { withTenantContext } from "../storage-context.js";
 
 interface StorageOptions {
   json?: boolean;
   config?: string;
   dataDir?: string;
-}
-
-/** Opens the database like `serve` does and resolves the tenant by name or id. */
-async function withBilling<T>(
-  flags: StorageOptions,
-  tenant: string,
-  run: (context: { tenantId: string; handle: import("../../storage/database.js").DatabaseHandle }) => Promise<T>,
-): Promise<T> {
-  const { resolveSettings } = await import("../../config/settings.js");
-  const { openCheckedStorage } = await import("../../server/open-storage.js");
-  const { operator } = await import("../../commerce/rbac.js");
-  const { createTenantService } = await import("../../commerce/tenant-service.js");
-  const { deriveKey } = await import("../../server/master-key.js");
-  const { systemClock } = await import("../../core/clock.js");
-  const { storage, handle, masterKey } = await openCheckedStorage(resolveSettings(flags, process.env));
-  try {
-    const tenants = createTenantService({
-      storage,
-      hashingKey: deriveKey(masterKey, "api-key-hashing"),
-      clock: systemClock,
-    });
-    const found = await tenants.resolveTenant(operator, tenant);
-    return await run({ tenantId: found.id, handle });
-  } finally {
-    await storage.close();
-  }
 }
 
 function isoOption(value: string | undefined, name: string): string | undefined {
@@ -56,7 +31,7 @@ export function registerBilling(program: Command): void {
       const from = isoOption(flags.from, "--from") ?? `${now.toISOString().slice(0, 7)}-01T00:00:00.000Z`;
       const to = isoOption(flags.to, "--to") ?? new Date(now.getTime() + 1).toISOString();
       const { createUsageQueries } = await import("../../commerce/ledger/index.js");
-      const result = await withBilling(flags, flags.tenant, async ({ tenantId, handle }) => {
+      const result = await withTenantContext(flags, async ({ tenantId, handle }) => {
         const queries = createUsageQueries(handle);
         const report = await queries.usage({ tenantId, from, to });
         const records = [];
@@ -124,7 +99,7 @@ export function registerBilling(program: Command): void {
         );
         const { createPriceRepository } = await import("../../commerce/pricing/index.js");
         const { ModelportError } = await import("../../core/errors.js");
-        await withBilling(flags, flags.tenant, async ({ tenantId, handle }) => {
+        await withTenantContext(flags, async ({ tenantId, handle }) => {
           const service = createInvoiceService({ handle, prices: createPriceRepository(handle) });
           if (flags.reconcile) {
             const result = await service.reconcile(tenantId, flags.period);

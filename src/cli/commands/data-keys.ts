@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { printJson, UsageError } from "../output.js";
-import { withTrainingContext } from "./train.js";
+import { withTenantContext } from "../storage-context.js";
 
 interface Flags {
   json?: boolean;
@@ -28,14 +28,10 @@ async function withCipher<T>(
     audit: import("../../privacy/audit/index.js").AuditLog;
   }) => Promise<T>,
 ): Promise<T> {
-  const { resolveSettings } = await import("../../config/settings.js");
-  const { loadMasterKey } = await import("../../server/master-key.js");
   const { createFieldCipher } = await import("../../privacy/crypto/index.js");
   const { createAuditLog } = await import("../../privacy/audit/index.js");
-  const settings = resolveSettings(flags, process.env);
-  const masterKey = loadMasterKey(settings.masterKey, settings.dataDir);
-  return withTrainingContext(flags, async ({ handle, tenantId }) => {
-    const audit = createAuditLog({ database: handle, masterKey, dataDir: settings.dataDir });
+  return withTenantContext(flags, async ({ handle, tenantId, masterKey, dataDir }) => {
+    const audit = createAuditLog({ database: handle, masterKey, dataDir });
     const cipher = createFieldCipher({ database: handle, masterKey, audit });
     return run({ tenantId, cipher, handle, audit });
   });

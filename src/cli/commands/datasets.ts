@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { printJson, printTable, UsageError } from "../output.js";
-import { withTrainingContext } from "./train.js";
+import { withTenantContext } from "../storage-context.js";
 
 interface Flags {
   json?: boolean;
@@ -95,7 +95,7 @@ export function registerDatasets(program: Command): void {
           if (!Number.isFinite(min) || !Number.isFinite(max)) throw new UsageError(`--range ${column} needs MIN:MAX`);
           ranges[column] = [min as number, max as number];
         }
-        const result = await withTrainingContext(flags, async ({ handle, dataDir, tenantId }) => {
+        const result = await withTenantContext(flags, async ({ handle, dataDir, tenantId }) => {
           const { createDatasetStore } = await import("../../training/datasets/index.js");
           const { defaultPiiEngine } = await import("../../privacy/pii/index.js");
           const engine = defaultPiiEngine();
@@ -135,7 +135,7 @@ export function registerDatasets(program: Command): void {
     .option("--config <file>", "config file")
     .option("--data-dir <dir>", "data directory")
     .action(async (name: string | undefined, flags: Flags) => {
-      const versions = await withTrainingContext(flags, async ({ handle, dataDir, tenantId }) => {
+      const versions = await withTenantContext(flags, async ({ handle, dataDir, tenantId }) => {
         const { createDatasetStore } = await import("../../training/datasets/index.js");
         return createDatasetStore({ db: handle.db, dialect: handle.dialect, dataDir }).list(tenantId, name);
       });
@@ -150,7 +150,7 @@ export function registerDatasets(program: Command): void {
     .option("--config <file>", "config file")
     .option("--data-dir <dir>", "data directory")
     .action(async (reference: string, flags: Flags) => {
-      const version = await withTrainingContext(flags, async ({ handle, dataDir, tenantId }) => {
+      const version = await withTenantContext(flags, async ({ handle, dataDir, tenantId }) => {
         const { createDatasetStore, parseDatasetReference } = await import("../../training/datasets/index.js");
         const parsed = parseDatasetReference(reference);
         return createDatasetStore({ db: handle.db, dialect: handle.dialect, dataDir }).get(

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { printJson } from "../output.js";
+import { withStorage } from "../storage-context.js";
 
 interface Flags {
   config?: string;
@@ -36,8 +37,6 @@ export function registerQuickstart(program: Command): void {
     .option("--fast", "fewer epochs (a quicker, less accurate digits model)")
     .option("--json", "print JSON")
     .action(async (flags: Flags) => {
-      const { resolveSettings } = await import("../../config/settings.js");
-      const { openCheckedStorage } = await import("../../server/open-storage.js");
       const { deriveKey } = await import("../../server/master-key.js");
       const { createTenantService } = await import("../../commerce/tenant-service.js");
       const { operator } = await import("../../commerce/rbac.js");
@@ -48,17 +47,12 @@ export function registerQuickstart(program: Command): void {
       const { systemClock } = await import("../../core/clock.js");
 
       const configPath = resolve(flags.config ?? "modelport.yaml");
-      const settings = resolveSettings(
-        { ...flags, config: existsSync(configPath) ? configPath : undefined },
-        process.env,
-      );
-      const { storage, handle, masterKey } = await openCheckedStorage(settings);
       // One rewritten line on a terminal; a line per epoch when stderr is a file or a pipe.
       const progress = (line: string) =>
         process.stderr.write(process.stderr.isTTY ? `\r\u001b[2K${line}` : line ? `${line}\n` : "");
       const summary: Record<string, unknown>[] = [];
-      let apiKey: string;
-      try {
+      const storageFlags = { ...flags, config: existsSync(configPath) ? configPath : undefined };
+      const { apiKey, port } = await withStorage(storageFlags, async ({ settings, storage, handle, masterKey }) => {
         const audit = createAuditLog({ database: handle, masterKey, dataDir: settings.dataDir, clock: systemClock });
         const recorder = { record: (event: Parameters<typeof audit.record>[0]) => audit.record(event) };
         const tenants = createTenantService({
@@ -128,11 +122,12 @@ export function registerQuickstart(program: Command): void {
             configPath.endsWith(".json") ? "json" : "yaml",
           );
         writeFileSync(configPath, text);
-        apiKey = (await tenants.createKey(operator, tenant.id, { name: "quickstart" })).key;
-      } finally {
-        await storage.close();
-      }
-      const base = `http://127.0.0.1:${settings.port}`;
+        return {
+          apiKey: (await tenants.createKey(operator, tenant.id, { name: "quickstart" })).key,
+          port: settings.port,
+        };
+      });
+      const base = `http://127.0.0.1:${port}`;
       const curls = {
         "spam-filter": `curl -s ${base}/v2/models/spam-filter/infer -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" -d '{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["WIN a FREE prize now, click here!"]}]}'`,
         digits: `curl -s ${base}/v2/models/digits/infer -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" -d "{\\"inputs\\":[{\\"name\\":\\"image\\",\\"datatype\\":\\"FP32\\",\\"shape\\":[1,784],\\"data\\":[$(node -e 'process.stdout.write(Array(784).fill(0).join(","))')]}]}"`,

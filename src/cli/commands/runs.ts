@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { StorageFlags } from "../../config/settings.js";
 import { printJson, printTable, UsageError } from "../output.js";
-import { withTrainingContext } from "./train.js";
+import { withTenantContext } from "../storage-context.js";
 
 interface RunsFlags extends StorageFlags {
   tenant?: string;
@@ -21,7 +21,7 @@ async function tracking(handle: { db: import("kysely").Kysely<import("../../stor
 }
 
 export async function runRunsList(flags: RunsFlags & { status?: string; limit?: number }): Promise<void> {
-  await withTrainingContext(flags, async ({ handle, tenantId }) => {
+  await withTenantContext(flags, async ({ handle, tenantId }) => {
     const store = await tracking(handle);
     const runs = await store.listRuns(tenantId, {
       ...(flags.status === undefined ? {} : { status: flags.status as "running" }),
@@ -40,7 +40,7 @@ export async function runRunsList(flags: RunsFlags & { status?: string; limit?: 
 }
 
 export async function runRunsShow(id: string, flags: RunsFlags): Promise<void> {
-  await withTrainingContext(flags, async ({ handle, tenantId }) => {
+  await withTenantContext(flags, async ({ handle, tenantId }) => {
     const detail = await (await tracking(handle)).showRun(tenantId, id);
     if (flags.json) return printJson(detail);
     const { run } = detail;
@@ -65,7 +65,7 @@ export async function runRunsShow(id: string, flags: RunsFlags): Promise<void> {
 
 export async function runRunsCompare(ids: string[], flags: RunsFlags): Promise<void> {
   if (ids.length < 2) throw new UsageError("runs compare needs at least two run ids");
-  await withTrainingContext(flags, async ({ handle, tenantId }) => {
+  await withTenantContext(flags, async ({ handle, tenantId }) => {
     const comparison = await (await tracking(handle)).compareRuns(tenantId, ids);
     if (flags.json) return printJson(comparison);
     const header = ["", ...comparison.runs.map((run) => run.id)];
@@ -101,7 +101,7 @@ export async function runExternalCommand(
 ): Promise<number> {
   if (command.length === 0) throw new UsageError("usage: modelport run [--name N] [--param k=v]... -- <command...>");
   const { runExternal } = await import("../../training/tracking/external-run.js");
-  return withTrainingContext(flags, async ({ handle, tenantId }) => {
+  return withTenantContext(flags, async ({ handle, tenantId }) => {
     const result = await runExternal({
       store: await tracking(handle),
       tenantId,

@@ -1,56 +1,14 @@
 import type { Command } from "commander";
 import type { StorageFlags } from "../../config/settings.js";
 import { ModelportError } from "../../core/errors.js";
-import type { Storage } from "../../core/storage.js";
-import type { DatabaseHandle } from "../../storage/database.js";
 import { printJson, UsageError } from "../output.js";
+import { withTenantContext } from "../storage-context.js";
 
 /**
  * `modelport train` and `modelport run`: offline commands that open the same storage as `serve`
  * and run the work in this process (the CLI is its own worker), with a live progress line on
  * stderr. Heavy modules (TensorFlow.js, the trainer) load inside the actions.
  */
-
-export interface TrainingContext {
-  handle: DatabaseHandle;
-  storage: Storage;
-  dataDir: string;
-  tenantId: string;
-}
-
-/** `--tenant` (name or id); without it: the tenant named `default`, or the only tenant. */
-export async function resolveTenant(storage: Storage, name: string | undefined): Promise<string> {
-  if (name !== undefined) {
-    const tenant = (await storage.tenants.getByName(name)) ?? (await storage.tenants.getById(name));
-    if (tenant === undefined) throw new ModelportError("MP_NOT_FOUND", `no tenant '${name}'`, { param: "tenant" });
-    return tenant.id;
-  }
-  const named = await storage.tenants.getByName("default");
-  if (named !== undefined) return named.id;
-  const all = await storage.tenants.list();
-  if (all.length === 1) return (all[0] as { id: string }).id;
-  throw new UsageError(
-    all.length === 0
-      ? "no tenant exists yet: create one with `modelport tenants create default`"
-      : "several tenants exist: pass --tenant NAME",
-  );
-}
-
-export async function withTrainingContext<T>(
-  flags: StorageFlags & { tenant?: string },
-  run: (context: TrainingContext) => Promise<T>,
-): Promise<T> {
-  const { resolveSettings } = await import("../../config/settings.js");
-  const { openCheckedStorage } = await import("../../server/open-storage.js");
-  const settings = resolveSettings(flags, process.env);
-  const { storage, handle } = await openCheckedStorage(settings);
-  try {
-    const tenantId = await resolveTenant(storage, flags.tenant);
-    return await run({ handle, storage, dataDir: settings.dataDir, tenantId });
-  } finally {
-    await storage.close();
-  }
-}
 
 function positiveInteger(name: string) {
   return (value: string): number => {
@@ -102,7 +60,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   const { createTrackingStore } = await import("../../training/tracking/tracking-store.js");
   const jobs = await import("../../training/jobs/index.js");
   const { join } = await import("node:path");
-  await withTrainingContext(flags, async ({ handle, dataDir, tenantId }) => {
+  await withTenantContext(flags, async ({ handle, dataDir, tenantId }) => {
     const datasets = createDatasetStore({ db: handle.db, dialect: handle.dialect, dataDir });
     const tracking = createTrackingStore({ db: handle.db });
     const runner = jobs.createInProcessJobRunner({
