@@ -88,13 +88,7 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     if (guarded?.error) throw guarded.error;
     if (guarded && guarded.verdict !== "allow") c.set("guardFindings", guarded.findings);
     const checked = guarded ? guarded.request : parsed;
-    const { messages, filter } = filterChatMessages(
-      c,
-      deps.privacy,
-      endpoint.name,
-      checked.messages,
-      capturePayloads,
-    );
+    const { messages, filter } = filterChatMessages(c, deps.privacy, endpoint.name, checked.messages, capturePayloads);
     const request = messages === checked.messages ? checked : { ...checked, messages };
     await admit(
       c,
