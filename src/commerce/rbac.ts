@@ -26,13 +26,31 @@ export type Permission =
   | "webhooks:manage"
   | "alerts:read"
   | "audit:verify"
-  | "metrics:read";
+  | "metrics:read"
+  | "tenant:plan"
+  | "training:read"
+  | "training:manage"
+  | "drift:read"
+  | "drift:check";
 
 const everyone: Role[] = ["owner", "admin", "developer", "billing", "viewer"];
 
-/** Permissions a tenant role grants; operator-only permissions appear nowhere here. */
-/** Operator-only permissions: no tenant role holds them. */
-type OperatorPermission = "tenants:create" | "tenants:list-all" | "tenant:limits" | "metrics:read" | "audit:verify";
+/**
+ * Operator-only permissions: no tenant role holds them. Training jobs, the registry and drift
+ * belong here because models and endpoints are shared by every tenant, and a drift report
+ * summarizes traffic across tenants.
+ */
+type OperatorPermission =
+  | "tenants:create"
+  | "tenants:list-all"
+  | "tenant:limits"
+  | "tenant:plan"
+  | "metrics:read"
+  | "audit:verify"
+  | "training:read"
+  | "training:manage"
+  | "drift:read"
+  | "drift:check";
 
 const grants: Record<Exclude<Permission, OperatorPermission>, Role[]> = {
   "tenant:read": everyone,

@@ -42,7 +42,11 @@ export function buildOpenApiDocument(version: string, routes: readonly AdminRout
       responses: {
         [String(route.status ?? 200)]: {
           description: "OK",
-          content: { "application/json": { schema: { type: "object" } } },
+          content: {
+            [route.produces ?? "application/json"]: {
+              schema: route.produces ? { type: "string" } : { type: "object" },
+            },
+          },
         },
         default: { description: "Error", content: { "application/json": { schema: errorSchema } } },
       },

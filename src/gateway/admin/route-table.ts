@@ -14,14 +14,19 @@ export interface AdminRequest<Body> {
  * its permission) and the OpenAPI document (openapi.ts), so none of them can drift apart.
  */
 export interface AdminRoute<Body = unknown> {
-  method: "get" | "post" | "put" | "patch";
+  method: "get" | "post" | "put" | "patch" | "delete";
   /** OpenAPI-style path under /admin/v1, e.g. `/tenants/{tenant}/keys`. */
   path: string;
   summary: string;
   permission: Permission;
   body?: z.ZodType<Body>;
   status?: 200 | 201;
+  /**
+   * A JSON-serializable result, or a `Response` passed through as is (CSV exports, SSE streams);
+   * `produces` names its media type for the OpenAPI document.
+   */
   handler: (request: AdminRequest<Body>) => Promise<unknown>;
+  produces?: string;
 }
 
 export function adminRoute<Body>(route: AdminRoute<Body>): AdminRoute<unknown> {

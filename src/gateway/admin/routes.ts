@@ -370,6 +370,7 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): voi
         body,
         query: c.req.query(),
       });
+      if (result instanceof Response) return result;
       return c.json(result as object, route.status ?? 200);
     });
   }
