@@ -22,6 +22,13 @@ const sampleBodies: Record<string, unknown> = {
   "patch /tenants/{tenant}/users/{user}": { role: "viewer" },
   "post /tenants/{tenant}/end-users/erase": { user: "someone" },
   "post /tenants/{tenant}/webhooks": { url: "http://127.0.0.1:9/hook" },
+  "post /endpoints/{endpoint}/drift/check": {},
+  "post /training/jobs": { dataset: "walk", template: "mlp" },
+};
+
+/** Query strings for GET routes that need one to answer 200 (e.g. which endpoint). */
+const sampleQueries: Record<string, string> = {
+  "get /tenants/{tenant}/quality": "?endpoint=chat",
 };
 
 /**
@@ -94,9 +101,13 @@ describe("admin API: tenant isolation and roles on every route", () => {
   });
 
   function call(operation: Operation, key: string) {
-    const url = operation.path.replace(/\{(tenant|id|user)\}/g, (_match, name: keyof typeof ids) => ids[name]);
+    // Tenant-owned ids are the victim's; other parameters (operator-only routes) get a placeholder.
+    const url = operation.path.replace(/\{([A-Za-z]+)\}/g, (_match, name: string) =>
+      name in ids ? ids[name as keyof typeof ids] : `walk-${name}`,
+    );
     const body = sampleBodies[`${operation.method} ${operation.path}`];
-    return fetch(`${gateway.url}/admin/v1${url}`, {
+    const query = sampleQueries[`${operation.method} ${operation.path}`] ?? "";
+    return fetch(`${gateway.url}/admin/v1${url}${query}`, {
       method: operation.method.toUpperCase(),
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),

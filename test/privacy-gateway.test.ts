@@ -128,8 +128,9 @@ function privacySuite(
       const rows = await scanDatabase();
       assert.match(rows, /"?request_payload"?:"mpe1\./, "payloads are stored, sealed");
       const haystacks = [output.stdout, output.stderr, rows];
-      for (const file of await readdir(join(dir, "data")))
-        haystacks.push((await readFile(join(dir, "data", file))).toString("latin1"));
+      // Every file under the data dir, sub-directories included (other features keep files there).
+      for (const entry of await readdir(join(dir, "data"), { recursive: true, withFileTypes: true }))
+        if (entry.isFile()) haystacks.push((await readFile(join(entry.parentPath, entry.name))).toString("latin1"));
       const needles = [apiKey, apiKey.slice(11), person, email, ssn, card, card.replaceAll(" ", "")];
       for (const needle of needles)
         for (const haystack of haystacks)

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
@@ -148,10 +148,23 @@ describe("training jobs with tracking", () => {
     );
     assert.equal(detail.metrics.val_accuracy?.length, 3);
     assert.equal(detail.finalMetrics.test_accuracy, finished.result?.metrics.accuracy);
-    assert.deepEqual(
-      detail.artifacts.map((artifact) => artifact.path),
-      ["labels.json", "metrics.json", "model.json", "preprocessor.json", "signature.json", "weights.bin"],
-    );
+    // Every file of the artifact directory is logged (other features add files, e.g. drift's reference profile).
+    const directory = join(bench.dataDir, "runs", bench.tenantId, run.id);
+    const files = (await readdir(directory, { withFileTypes: true }))
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name)
+      .sort();
+    const logged = detail.artifacts.map((artifact) => artifact.path).sort();
+    assert.deepEqual(logged, files);
+    for (const name of [
+      "labels.json",
+      "metrics.json",
+      "model.json",
+      "preprocessor.json",
+      "signature.json",
+      "weights.bin",
+    ])
+      assert.ok(logged.includes(name), `${name} logged`);
     assert.ok((await stat(join(bench.dataDir, "runs", bench.tenantId, run.id, "model.json"))).isFile());
     assert.deepEqual(detail.run.params, { template: "mlp", seed: 3, epochs: 3, patience: 0 });
     await runner.close();

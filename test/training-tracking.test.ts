@@ -85,6 +85,31 @@ function trackingSuite(
       assert.equal(detail.artifacts.length, 1);
     });
 
+    test("resetRun starts a clean attempt: the interrupted attempt's metrics, artifacts and timing go", async () => {
+      const run = await store.createRun(a, { name: "retried", params: { epochs: 3 } });
+      await store.startRun(a, run.id);
+      await store.logMetric(a, run.id, { name: "loss", value: 0.9, step: 1 });
+      const file = join(dataDir, "partial.bin");
+      await writeFile(file, "half");
+      await store.logArtifact(a, run.id, { path: "partial.bin", baseDir: dataDir });
+      const queued = await store.resetRun(a, run.id, "queued");
+      assert.equal(queued.status, "queued");
+      assert.equal(queued.startedAt, null);
+      const empty = await store.showRun(a, run.id);
+      assert.deepEqual(empty.metrics, {});
+      assert.deepEqual(empty.artifacts, []);
+      assert.deepEqual(empty.run.params, { epochs: 3 }, "params are the job's, kept");
+      time += 500;
+      const running = await store.resetRun(a, run.id, "running");
+      assert.equal(running.status, "running");
+      assert.equal(running.startedAt, new Date(time).toISOString());
+      // The same step can be logged again: the new attempt's points replace nothing and duplicate nothing.
+      await store.logMetric(a, run.id, { name: "loss", value: 0.7, step: 1 });
+      assert.deepEqual((await store.showRun(a, run.id)).metrics.loss, [{ step: 1, value: 0.7 }]);
+      await assert.rejects(store.resetRun(b, run.id, "queued"), code("MP_NOT_FOUND"));
+      await store.finishRun(a, run.id, { status: "succeeded" });
+    });
+
     test("every read and write is tenant-scoped", async () => {
       const run = await store.createRun(a, { name: "private" });
       await assert.rejects(store.getRun(b, run.id), code("MP_NOT_FOUND"));

@@ -81,7 +81,14 @@ function trainTorch(
   threads: number,
 ): StepTimes & { version: string } {
   const options = JSON.stringify({ model: kind, batch, steps, warmup, threads, seed: 1 });
-  const result = spawnSync(python, [join(here, "torch_cnn.py"), options], { encoding: "utf8" });
+  // torch.set_num_threads() covers ATen's OpenMP pool only: Debian's torch calls OpenBLAS (the
+  // dense layers' GEMMs), whose own pool starts one busy-waiting thread per core. Without these
+  // variables "1 thread" used ~2 cores of CPU time (60 ms CPU for a 30 ms step).
+  const threadEnv = { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  const result = spawnSync(python, [join(here, "torch_cnn.py"), options], {
+    encoding: "utf8",
+    env: { ...process.env, ...threadEnv },
+  });
   if (result.status !== 0)
     throw new Error(`${python} torch_cnn.py failed (${result.status}): ${result.stderr || result.error?.message}`);
   return JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");

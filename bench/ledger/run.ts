@@ -6,6 +6,7 @@
  *
  *   node --import tsx bench/ledger/run.ts [--records 200000] [--rows 10000000] [--runs 3]
  *                                         [--postgres URL | --skip-postgres] [--skip-queries]
+ *                                         [--skip-portable]   (only the server's SQLite path)
  *
  * PostgreSQL defaults to postgres://postgres@127.0.0.1:5432/test (a fresh database is created
  * and dropped). Prints one table per part; medians of `--runs` runs.
@@ -37,6 +38,7 @@ const { values: args } = parseArgs({
     postgres: { type: "string", default: "postgres://postgres@127.0.0.1:5432/test" },
     "skip-postgres": { type: "boolean", default: false },
     "skip-queries": { type: "boolean", default: false },
+    "skip-portable": { type: "boolean", default: false },
   },
 });
 const recordCount = Number(args.records);
@@ -113,7 +115,8 @@ function sqlitePreparedTarget(): Target {
   const dir = mkdtempSync(join(tmpdir(), "bench-ledger-prepared-"));
   let connection: BetterSqlite3.Database | undefined;
   return {
-    name: "SQLite (prepared statements)",
+    // What `modelport serve` uses on SQLite: the handle's own connection (DatabaseHandle.sqliteConnection).
+    name: "SQLite (prepared statements, server path)",
     open: async () => {
       const opened = await openSqliteWithConnection(dir);
       connection = opened.connection;
@@ -127,7 +130,7 @@ function sqlitePreparedTarget(): Target {
 function sqliteTarget(): Target {
   const dir = mkdtempSync(join(tmpdir(), "bench-ledger-"));
   return {
-    name: "SQLite (multi-row INSERT)",
+    name: "SQLite (multi-row INSERT, portable path)",
     open: () => openDatabase({ dataDir: dir }),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
@@ -436,7 +439,9 @@ async function queryBenchmarks(targets: Target[]): Promise<void> {
   console.log(`\n${note.join("; ")}`);
 }
 
-const writeTargets: Target[] = [sqliteTarget(), sqlitePreparedTarget()];
+const writeTargets: Target[] = args["skip-portable"]
+  ? [sqlitePreparedTarget()]
+  : [sqliteTarget(), sqlitePreparedTarget()];
 if (!args["skip-postgres"]) writeTargets.push(await postgresTarget(args.postgres));
 try {
   await writeBenchmarks(writeTargets);

@@ -9,6 +9,7 @@ import { registerDrift } from "./commands/drift.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerModels } from "./commands/models.js";
 import { registerPii } from "./commands/pii.js";
+import { registerPlans } from "./commands/plans.js";
 import { registerQuickstart } from "./commands/quickstart.js";
 import { registerRuns } from "./commands/runs.js";
 import { registerServe } from "./commands/serve.js";
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDrift(program);
   registerModels(program);
   registerBilling(program);
+  registerPlans(program);
   registerDatasets(program);
   registerDataKeys(program);
   registerTrain(program);

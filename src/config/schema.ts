@@ -115,6 +115,20 @@ export const endpointSchema = z.strictObject({
     .boolean()
     .default(false)
     .describe("Set a canary target's weight to 0 when it breaches its SLOs relative to the stable (heaviest) target."),
+  cache: z
+    .strictObject({
+      ttlSeconds: positiveInt.max(31_536_000).default(300).describe("How long an answer is served from the cache."),
+      maxEntries: positiveInt.default(10_000).describe("Answers kept per endpoint by the in-memory store (LRU)."),
+      maxEntryBytes: positiveInt.default(256 * 1024).describe("Larger answers are not cached."),
+      billHits: z
+        .boolean()
+        .default(true)
+        .describe("Bill a cached answer like a fresh one; false: hits are logged but not metered."),
+    })
+    .optional()
+    .describe(
+      "Response cache for non-streamed chat completions and embeddings (opt-in), per tenant; in Redis when MODELPORT_REDIS_URL is set.",
+    ),
 });
 
 export const configSchema = z.strictObject({
@@ -183,6 +197,69 @@ export const configSchema = z.strictObject({
         .describe("Where operator-wide alerts go; tenants add their own webhooks in the admin API."),
       rules: z.array(z.record(z.string(), z.unknown())).default([]).describe("Alert rules (see README: Alerts)."),
       evaluateEveryMs: positiveInt.default(60_000),
+    })
+    .prefault({}),
+  tracing: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe("Export OpenTelemetry traces (OTLP/HTTP, JSON)."),
+      otlpEndpoint: z
+        .url({ protocol: /^https?$/ })
+        .optional()
+        .describe(
+          "Collector URL; /v1/traces is appended unless present. Env OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT wins; default http://127.0.0.1:4318.",
+        ),
+      serviceName: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("service.name of the spans (env OTEL_SERVICE_NAME wins); default modelport."),
+      sampleRatio: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(1)
+        .describe("Share of new traces recorded; a caller's traceparent decides for its own trace."),
+      headers: z
+        .record(z.string(), z.string())
+        .default({})
+        .describe("Sent with every export, e.g. an API key as ${VAR}."),
+      batchDelayMs: positiveInt.default(5_000).describe("How long finished spans wait to be sent together."),
+    })
+    .prefault({}),
+  training: z
+    .strictObject({
+      concurrency: positiveInt
+        .max(16)
+        .default(1)
+        .describe("Training jobs this server runs at once (one saturates the CPU)."),
+      queuePrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/)
+        .default("modelport")
+        .describe("Redis key prefix of the BullMQ training queue (used when MODELPORT_REDIS_URL is set)."),
+    })
+    .prefault({}),
+  drift: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe("Watch predict endpoints served from the registry whose version has a reference profile."),
+      checkEveryMs: positiveInt.default(300_000).describe("How often windows with new rows are tested."),
+      windowMs: positiveInt
+        .default(86_400_000)
+        .describe("A live window's length; after it the window is tested a last time and a new one starts."),
+      minRows: positiveInt.default(100).describe("Windows with fewer rows are not tested."),
+      snapshotEveryMs: positiveInt
+        .default(60_000)
+        .describe("How often changed windows are saved (a restart loses at most this much traffic)."),
+      driftShare: z
+        .number()
+        .gt(0)
+        .max(1)
+        .default(0.5)
+        .describe("Share of drifted columns that means dataset drift (Evidently's default)."),
+      severity: z.enum(["info", "warning", "critical"]).default("warning").describe("Of drift-detected alerts."),
     })
     .prefault({}),
   providers: z.record(name, providerSchema).default({}),

@@ -45,6 +45,26 @@ export interface RequestGuards {
     request: { messages: unknown[] },
     answer: unknown,
   ): { verdict: "allow" | "flag" | "block"; findings: unknown[] };
+  /**
+   * System-prompt echo in a streamed answer, fed delta by delta; undefined when there is nothing
+   * to check (echo off, or no system prompt), so the stream then runs without a per-chunk call.
+   */
+  checkStream?(request: { messages: unknown[] }): StreamAnswerGuard | undefined;
+}
+
+export interface StreamAnswerVerdict {
+  verdict: "allow" | "flag" | "block";
+  /** Every finding so far (grows; once echoed, a choice stays echoed). */
+  findings: unknown[];
+  /** With a block: the error the stream ends with (never contains the echoed text). */
+  error?: Error;
+}
+
+export interface StreamAnswerGuard {
+  /** One content delta of choice `choiceIndex`. A block means: do not deliver this delta or any after it. */
+  push(choiceIndex: number, delta: string): StreamAnswerVerdict;
+  /** End of the stream: the last partial words are checked too. */
+  finish(): StreamAnswerVerdict;
 }
 
 export interface GuardProvider {

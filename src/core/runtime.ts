@@ -32,6 +32,11 @@ export interface InvokeContext {
    * request's time as its own overhead. Runtimes that leave it at 0 are timed by the router.
    */
   timing?: { waitMs: number };
+  /**
+   * Trace-context headers (W3C traceparent, tracestate) naming this attempt's span, present only
+   * when tracing is enabled. Runtimes that call over HTTP send them with the request.
+   */
+  traceHeaders?: Readonly<Record<string, string>>;
 }
 
 /**

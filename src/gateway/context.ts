@@ -1,5 +1,6 @@
 import type { Principal } from "../commerce/authenticator.js";
 import type { Actor } from "../commerce/rbac.js";
+import type { RequestTrace } from "../monitoring/tracing/request-trace.js";
 import type { Admission } from "./stages/admission.js";
 
 /**
@@ -37,12 +38,18 @@ export interface GatewayVariables {
   piiFound?: string[];
   /** A predict request's first predicted label (joined with feedback for live accuracy). */
   predictedLabel?: string | number;
+  /** The model version that answered (registry models report theirs). */
+  modelVersion?: string;
   /** Guard findings when a guard flagged, modified or blocked something. */
   guardFindings?: unknown[];
   /** What the request was charged (micro-units), once metered. */
   costMicros?: number;
   /** The monthly-budget reservation, settled to `costMicros` when the request ends. */
   budget?: { settle(actualMicros: number): void };
+  /** The request's server span when tracing is enabled; the router hangs attempt spans under it. */
+  trace?: RequestTrace;
+  /** Whether a response cache answered (traced as modelport.cache.hit); unset where no cache applies. */
+  cacheHit?: boolean;
 }
 
 export interface RequestUsage {
@@ -79,8 +86,11 @@ export interface FinishedRequest {
   answerLogText: string | undefined;
   piiFound: string[] | undefined;
   predictedLabel: string | number | undefined;
+  modelVersion: string | undefined;
   costMicros: number | undefined;
   guardFindings: unknown[] | undefined;
+  /** Set on endpoints with a response cache: whether the cache answered. */
+  cacheHit?: boolean | undefined;
 }
 
 export interface GatewayEnv {

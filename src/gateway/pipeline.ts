@@ -6,11 +6,14 @@ import { ModelportError } from "../core/errors.js";
 import type { BudgetPort, MeteringPort } from "../core/metering.js";
 import type { GuardProvider, PrivacyFilters } from "../core/privacy.js";
 import type { Metrics } from "../monitoring/metrics.js";
+import { type RequestTracer, traceRequests } from "../monitoring/tracing/index.js";
+import type { AdminRoute } from "./admin/route-table.js";
 import { type AlertingAdmin, type AuditAdmin, type RequestLogAdmin, registerAdminRoutes } from "./admin/routes.js";
+import type { ResponseCache } from "./cache/index.js";
 import type { FinishedRequest, GatewayEnv } from "./context.js";
 import type { EndpointRegistry } from "./endpoint-registry.js";
 import { errorResponse } from "./http-errors.js";
-import { registerOipRoutes } from "./protocols/oip-v2/routes.js";
+import { type PredictObserver, registerOipRoutes } from "./protocols/oip-v2/routes.js";
 import { type FeedbackPort, registerFeedbackRoute } from "./protocols/openai/feedback.js";
 import { registerOpenAIRoutes } from "./protocols/openai/routes.js";
 import type { Router } from "./resilience/router.js";
@@ -34,6 +37,7 @@ export interface GatewayDeps {
   requestLog?: RequestLogAdmin | undefined;
   audit?: AuditAdmin | undefined;
   alerting?: AlertingAdmin | undefined;
+  extraRoutes?: readonly AdminRoute[] | undefined;
   limiter?: RateLimiter | undefined;
   onLimiterError?: (error: unknown) => void;
   privacy?: PrivacyFilters | undefined;
@@ -43,6 +47,13 @@ export interface GatewayDeps {
   metering?: MeteringPort | undefined;
   budgets?: BudgetPort | undefined;
   onMeteringError?: (error: unknown) => void;
+  /** Drift windows (monitoring/drift-watch): sees every successful OIP v2 prediction. */
+  drift?: PredictObserver | undefined;
+  onPredictObserverError?: ((error: unknown) => void) | undefined;
+  /** Opt-in per endpoint: answers of non-streamed chat completions and embeddings (gateway/cache). */
+  responseCache?: ResponseCache | undefined;
+  /** Set only when tracing is enabled: a server span per request, attempt spans under it. */
+  tracing?: RequestTracer | undefined;
 }
 
 /**
@@ -62,6 +73,8 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
       ...(deps.onFinished ? { onFinished: deps.onFinished } : {}),
     }),
   );
+  // Not installed at all when tracing is off: the hot path pays nothing for it.
+  if (deps.tracing) app.use("*", traceRequests(deps.tracing));
   app.use("*", async (c, next) => {
     if (deps.isDraining() && !c.req.path.startsWith("/v2/health")) {
       c.header("connection", "close");

@@ -77,9 +77,54 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     help: "Requests being served, streams included.",
     registers: [registry],
   });
+  const cacheRequests = new Counter({
+    name: "modelport_cache_requests_total",
+    help: "Response-cache lookups on cached endpoints, by endpoint and result (hit, miss, bypass).",
+    labelNames: ["endpoint", "result"] as const,
+    registers: [registry],
+  });
+
+  const targetDuration = new Histogram({
+    name: "modelport_target_request_duration_seconds",
+    help: "End-to-end latency by endpoint, the target that answered and its model version (registry models).",
+    labelNames: ["endpoint", "target", "version"] as const,
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: "modelport_errors_total",
+    help: "Failed requests by endpoint and Modelport error code (MP_RATE_LIMITED, MP_UPSTREAM_TIMEOUT, ...).",
+    labelNames: ["endpoint", "code"] as const,
+    registers: [registry],
+  });
+  const cost = new Counter({
+    name: "modelport_cost_micros_total",
+    help: "Billed cost in micro-units of the price currency (USD by default), by endpoint.",
+    labelNames: ["endpoint"] as const,
+    registers: [registry],
+  });
+  // Depths are read when Prometheus scrapes, from the queues themselves (no bookkeeping per request).
+  const queueSources = new Map<string, () => number>();
+  new Gauge({
+    name: "modelport_queue_depth",
+    help: "Items waiting in a background queue: ledger (usage records not yet in the database), request-log, predictions, training-jobs.",
+    labelNames: ["queue"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [queue, depth] of queueSources) this.labels(queue).set(depth());
+    },
+  });
 
   return {
     registry,
+    targetDuration,
+    errors,
+    cost,
+    /** Reports a queue's depth on every scrape; a later call for the same name replaces the source. */
+    watchQueue(queue: string, depth: () => number): void {
+      queueSources.set(queue, depth);
+    },
     requests,
     requestDuration,
     overhead,
@@ -90,6 +135,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     shadowLatency,
     shadowDiff,
     inFlight,
+    cacheRequests,
     async render(): Promise<{ contentType: string; body: string }> {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

@@ -6,6 +6,7 @@ import {
   predictUsageCounts,
   type UsageCounts,
 } from "../commerce/counting/index.js";
+import { createInvoiceService } from "../commerce/invoices/index.js";
 import { createLedger, createUsageMeter, createUsageQueries, journalPathFor } from "../commerce/ledger/index.js";
 import { chargeFor, createPriceRepository, createPriceResolver, syncConfigPrices } from "../commerce/pricing/index.js";
 import type { ModelportConfig } from "../config/schema.js";
@@ -43,6 +44,9 @@ export async function startCommerce(options: {
     journalPath: journalPathFor(options.dataDir),
     batchSize: 1_000,
     flushIntervalMs: 200,
+    // SQLite: batches through cached prepared statements on the handle's own connection (about
+    // twice the multi-row INSERT's throughput, BENCHMARKS.md); undefined on PostgreSQL.
+    sqliteConnection: handle.sqliteConnection,
     onError: logError("usage ledger write failed; records stay in the journal"),
   });
   const recovered = await ledger.recover();
@@ -156,6 +160,14 @@ export async function startCommerce(options: {
     budgets,
     queries,
     ledger,
+    /** For `commerceAdminRoutes` (gateway/admin/routes-commerce.ts), with `tenants` and `recordExport`. */
+    admin: {
+      prices: priceRepository,
+      usage: queries,
+      invoices: createInvoiceService({ handle, prices: priceRepository, now: () => clock.now() }),
+      flushLedger: () => ledger.flush(),
+      now: () => clock.now(),
+    },
     async stop() {
       await ledger.close();
       prices.close();

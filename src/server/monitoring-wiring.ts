@@ -7,7 +7,13 @@ import { createWebhookRepository } from "../monitoring/alerts/webhooks.js";
 import { createFeedbackStore, parseFeedbackBody } from "../monitoring/feedback/index.js";
 import type { PredictionRecord } from "../monitoring/feedback/types.js";
 import { createRollbackGuard } from "../monitoring/rollback/index.js";
-import { createRequestStatsSource, parseAlertRules, scheduleEvery, scheduleRules } from "../monitoring/rules/index.js";
+import {
+  createRequestStatsSource,
+  parseAlertRules,
+  type RuleSources,
+  scheduleEvery,
+  scheduleRules,
+} from "../monitoring/rules/index.js";
 import type { Database } from "../storage/schema.js";
 import type { Logger } from "./logger.js";
 
@@ -39,6 +45,7 @@ export function startMonitoring(options: {
     onDeliveryFailed: (alert, error) => logger.warn({ alertId: alert.id, error }, "alert delivery failed"),
   });
   const feedback = createFeedbackStore({ db, clock });
+  let driftSource: RuleSources["drift"];
   const requests = createRequestStatsSource(db);
 
   // Predictions are written in small batches; feedback flushes them first so a label sent right
@@ -60,8 +67,15 @@ export function startMonitoring(options: {
     intervalMs: config.alerts.evaluateEveryMs,
     clock,
     rules: parseAlertRules(config.alerts.rules),
-    sources: { requests, quality: feedback },
+    // The drift watch starts after monitoring (it fires through these alerts): a late-bound source.
+    sources: { requests, quality: feedback, drift: { latest: () => driftSource?.latest() ?? Promise.resolve([]) } },
     alerts,
+    onOutcomes: (outcomes) => {
+      for (const outcome of outcomes) {
+        if (outcome.error !== undefined) logger.warn({ ...outcome }, "alert rule could not be evaluated");
+        else if (outcome.isNew) logger.warn({ ...outcome }, "alert rule fired");
+      }
+    },
     onError: logError("alert rule evaluation failed"),
   });
 
@@ -99,6 +113,13 @@ export function startMonitoring(options: {
     webhooks,
     rollback,
     canaryPairs,
+    /** Drift rules read the drift watch's latest reports once it runs. */
+    setDriftSource(source: NonNullable<RuleSources["drift"]>) {
+      driftSource = source;
+    },
+    /** Live accuracy/F1 from feedback, for the admin API. */
+    quality: feedback,
+    pendingPredictions: () => pending.length,
     recordPrediction(record: PredictionRecord) {
       pending.push(record);
       if (pending.length >= 500) void flushPredictions();

@@ -2,10 +2,13 @@ import type { ModelportConfig } from "../config/schema.js";
 import type { ChatCompletion, ChatCompletionRequest } from "../core/openai-types.js";
 import type { GuardProvider, PrivacyFilters } from "../core/privacy.js";
 import {
+  answerBlockedError,
   checkResponseGuards,
+  createStreamResponseGuard,
   evaluateRequestGuards,
   type GuardPolicy,
   guardBlockedError,
+  type ResponseGuardResult,
 } from "../privacy/guards/index.js";
 import {
   applyPolicy,
@@ -70,6 +73,16 @@ export function createGuardProvider(config: Readonly<ModelportConfig>): GuardPro
         },
         checkAnswer(request, answer) {
           return checkResponseGuards(request as unknown as ChatCompletionRequest, answer as ChatCompletion, policy);
+        },
+        checkStream(request) {
+          const guard = createStreamResponseGuard(request as unknown as ChatCompletionRequest, policy);
+          if (!guard) return undefined;
+          const withError = (result: ResponseGuardResult) =>
+            result.verdict === "block" ? { ...result, error: answerBlockedError(result.findings) } : result;
+          return {
+            push: (choiceIndex, delta) => withError(guard.push(choiceIndex, delta)),
+            finish: () => withError(guard.finish()),
+          };
         },
       };
     },

@@ -1,6 +1,10 @@
+import type { RequestLogAdmin } from "../gateway/admin/routes.js";
 import type { FinishedRequest } from "../gateway/context.js";
+import { createAuditedRequestLog, type PayloadDecrypter } from "../monitoring/request-log/audited-access.js";
 import { endUserHash } from "../monitoring/request-log/end-user.js";
+import type { RequestLogRepository } from "../monitoring/request-log/repository.js";
 import type { RequestLogEntry } from "../monitoring/request-log/types.js";
+import type { AuditRecorder } from "../privacy/audit/audit-types.js";
 
 /** Turns a finished gateway request into its request-log entry (no payloads, end user hashed). */
 export function requestLogEntry(request: FinishedRequest, endUserKey: Buffer): RequestLogEntry {
@@ -24,7 +28,7 @@ export function requestLogEntry(request: FinishedRequest, endUserKey: Buffer): R
     inputTokens: request.usage?.inputTokens ?? null,
     outputTokens: request.usage?.outputTokens ?? null,
     costMicros: request.costMicros ?? null,
-    cacheHit: false,
+    cacheHit: request.cacheHit === true,
     stream: request.stream,
     guardVerdicts:
       request.piiFound?.length || request.guardFindings?.length
@@ -61,4 +65,23 @@ export async function withEncryptedPayloads(
     seal("response_payload", request.answerLogText),
   ]);
   return { ...entry, requestPayload, responsePayload };
+}
+
+/**
+ * The admin API's view of the request log: searches (exports), plaintext payload reads
+ * (decryptions) and end-user erasures (deletions), each recorded on the audit trail.
+ */
+export function createRequestLogAdmin(options: {
+  repository: RequestLogRepository;
+  endUserKey: Buffer;
+  audit: AuditRecorder;
+  /** The field cipher that sealed the payloads (withEncryptedPayloads). */
+  cipher?: PayloadDecrypter | undefined;
+}): RequestLogAdmin {
+  return createAuditedRequestLog({
+    repository: options.repository,
+    audit: options.audit,
+    decrypter: options.cipher,
+    endUserHash: (tenantId, endUser) => endUserHash(options.endUserKey, tenantId, endUser),
+  });
 }

@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import { dirname } from "node:path";
 import { serve } from "@hono/node-server";
 import { createAuthenticator } from "../commerce/authenticator.js";
+import { withoutCommerceStages } from "../commerce/benchmark-bypass.js";
 import { createMemoryLimiter, createRedisLimiter } from "../commerce/limits/index.js";
 import { createTenantService } from "../commerce/tenant-service.js";
 import type { Settings } from "../config/settings.js";
@@ -9,6 +10,8 @@ import type { AuditRecorder } from "../core/audit.js";
 import { type Clock, systemClock } from "../core/clock.js";
 import { ModelportError } from "../core/errors.js";
 import type { ModelRuntime } from "../core/runtime.js";
+import { monitoringAdminRoutes } from "../gateway/admin/routes-monitoring.js";
+import { openResponseCache } from "../gateway/cache/index.js";
 import { createEndpointRegistry } from "../gateway/endpoint-registry.js";
 import { createGatewayApp } from "../gateway/pipeline.js";
 import { createMetrics } from "../monitoring/metrics.js";
@@ -16,6 +19,7 @@ import { endUserHash } from "../monitoring/request-log/end-user.js";
 import { createRequestLogRepository } from "../monitoring/request-log/repository.js";
 import { scheduleRetention } from "../monitoring/request-log/retention.js";
 import { createRequestLogWriter } from "../monitoring/request-log/writer.js";
+import { resolveTracingSettings, startTracing } from "../monitoring/tracing/index.js";
 import { isAuditAction } from "../privacy/audit/audit-actions.js";
 import { type AuditLog, createAuditLog } from "../privacy/audit/audit-log.js";
 import { createFieldCipher } from "../privacy/crypto/field-cipher.js";
@@ -24,14 +28,17 @@ import { createModelRegistry } from "../training/registry/index.js";
 import { bootstrapAdminToken } from "./admin-token.js";
 import { startCommerce } from "./commerce-wiring.js";
 import { auditConfigChange } from "./config-audit.js";
+import { startDriftWatch } from "./drift-wiring.js";
 import { createLogger, type Logger } from "./logger.js";
 import { deriveKey } from "./master-key.js";
 import { startMonitoring } from "./monitoring-wiring.js";
 import { openCheckedStorage } from "./open-storage.js";
 import { createGuardProvider, createPrivacyFilters } from "./privacy-wiring.js";
 import { requestLogEntry, withEncryptedPayloads } from "./request-log-wiring.js";
+import { recordRequestMetrics } from "./request-metrics.js";
 import { createGatewayRouter } from "./router-wiring.js";
 import { createRuntime } from "./runtime-factory.js";
+import { startTraining } from "./training-wiring.js";
 import { modelportVersion } from "./version.js";
 
 export interface RunningServer {
@@ -56,7 +63,14 @@ function auditRecorder(audit: AuditLog): AuditRecorder {
 }
 
 /** The composition root: config → storage, runtimes, router → gateway app → HTTP server. */
-export async function startServer(settings: Settings, options: { clock?: Clock } = {}): Promise<RunningServer> {
+export async function startServer(
+  settings: Settings,
+  options: {
+    clock?: Clock;
+    /** bench/gateway-overhead only (commerce/benchmark-bypass.ts): no auth, limits, budgets or metering. */
+    withoutCommerceStages?: boolean;
+  } = {},
+): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const { config } = settings;
   const logger = createLogger(config.logging.level);
@@ -106,6 +120,17 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
   };
 
   const metrics = createMetrics({ collectProcessMetrics: true });
+  // The training job queue with its worker in this process (BullMQ when MODELPORT_REDIS_URL is set).
+  const training = await startTraining({
+    handle,
+    storage,
+    dataDir: settings.dataDir,
+    redisUrl: settings.redisUrl,
+    config: config.training,
+    registry: metrics.registry,
+    logger,
+    clock,
+  });
   const endpoints = createEndpointRegistry(config, runtimes, registryRuntime);
   const router = createGatewayRouter({ metrics, logger, clock });
   const authenticator = createAuthenticator({
@@ -138,6 +163,17 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     endpoints,
     webhookSecretKey: deriveKey(masterKey, "webhook-signing"),
   });
+  const drift = startDriftWatch({
+    db: handle.db,
+    config,
+    clock,
+    logger,
+    registry,
+    alerts: monitoring.alerts,
+    endpoints,
+    metricsRegistry: metrics.registry,
+  });
+  monitoring.setDriftSource(drift.ruleSource);
   const commerce = await startCommerce({
     handle,
     config,
@@ -156,6 +192,9 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
         onDropped: (count) => logger.error({ count }, "request log queue overflowed; oldest entries dropped"),
       })
     : undefined;
+  metrics.watchQueue("ledger", () => commerce.ledger.stats().journalPending);
+  if (requestLog) metrics.watchQueue("request-log", () => requestLog.queued);
+  metrics.watchQueue("predictions", () => monitoring.pendingPredictions());
   const stopRetention = config.requestLog.enabled
     ? scheduleRetention({
         repository: requestLogRepository,
@@ -176,6 +215,29 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
       })
     : createMemoryLimiter({ clock });
 
+  // Response cache (opt-in per endpoint): in Redis when set, so every node shares it; else in memory.
+  const responseCache = openResponseCache({
+    endpoints: config.endpoints,
+    redisUrl: settings.redisUrl,
+    encryptionKey: deriveKey(masterKey, "response-cache-encryption"),
+    keySecret: deriveKey(masterKey, "response-cache-keys"),
+    metrics,
+    onError: (error, suppressed) =>
+      logger.warn(
+        { err: { message: (error as Error).message }, suppressed },
+        "response cache store error; served as a miss",
+      ),
+  });
+
+  // Tracing (opt-in): OpenTelemetry spans over OTLP. Off, the SDK is not even loaded.
+  const tracing = config.tracing.enabled
+    ? await startTracing(resolveTracingSettings(config.tracing, settings.env), {
+        version: modelportVersion,
+        onExportError: (error, lostSpans) =>
+          logger.warn({ err: { message: error.message }, lostSpans }, "trace export failed; spans dropped"),
+      })
+    : undefined;
+
   let draining = false;
   let inFlight = 0;
   const app = createGatewayApp({
@@ -189,14 +251,16 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     bodyLimitBytes: config.server.bodyLimitBytes,
     accessLogger: config.logging.accessLog ? logger : undefined,
     isDraining: () => draining,
+    tracing,
     onFinished: (request) => {
+      recordRequestMetrics(metrics, request);
       if (request.predictedLabel !== undefined && request.principal && request.endpoint)
         monitoring.recordPrediction({
           requestId: request.requestId,
           tenantId: request.principal.tenantId,
           endpoint: request.endpoint,
           target: request.target ?? null,
-          modelVersion: null,
+          modelVersion: request.modelVersion ?? null,
           predictedLabel: request.predictedLabel,
           createdAt: request.time,
         });
@@ -211,6 +275,14 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
       sealingPayloads.add(sealing);
     },
     feedback: monitoring.feedbackPort,
+    drift: drift.observer,
+    onPredictObserverError: (error) =>
+      logger.warn({ err: { message: (error as Error).message } }, "drift window update failed"),
+    extraRoutes: [
+      ...monitoringAdminRoutes({ tenants, quality: monitoring.quality }),
+      ...drift.routes,
+      ...training.routes,
+    ],
     alerting: {
       createWebhook: (tenantId, url) => monitoring.webhooks.create(tenantId, url),
       listWebhooks: (tenantId) => monitoring.webhooks.list(tenantId),
@@ -225,6 +297,7 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
     guards: createGuardProvider(config),
     audit,
     limiter,
+    responseCache,
     onLimiterError: (error) =>
       logger.warn({ err: { message: (error as Error).message } }, "could not settle a rate-limit reservation"),
     requestLog: config.requestLog.enabled
@@ -234,6 +307,7 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
             requestLogRepository.eraseEndUser(tenantId, endUserHash(endUserKey, tenantId, endUser)),
         }
       : undefined,
+    ...(options.withoutCommerceStages ? withoutCommerceStages(authenticator) : {}),
   });
 
   const server = await new Promise<Server>((resolvePromise, reject) => {
@@ -273,6 +347,10 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
       logger.info({ reason, inFlight }, "draining");
       server.close();
       server.closeIdleConnections();
+      // Ends training event streams (so they do not hold the drain) and puts running jobs back in the queue.
+      const trainingClosed = training
+        .close()
+        .catch((error) => logger.error({ err: { message: (error as Error).message } }, "closing training failed"));
       const deadline = Date.now() + config.server.drainTimeoutMs;
       while (inFlight > 0 && Date.now() < deadline) {
         await new Promise((resolveWait) => setTimeout(resolveWait, 25));
@@ -282,9 +360,12 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
       server.closeAllConnections();
       router.close();
       stopRetention();
+      await trainingClosed;
       await Promise.allSettled([...sealingPayloads]);
       await requestLog?.close();
       await limiter.close();
+      await responseCache?.close();
+      await drift.stop();
       await monitoring.stop();
       await commerce.stop();
       // A signed checkpoint at shutdown anchors everything appended since the last one.
@@ -294,6 +375,10 @@ export async function startServer(settings: Settings, options: { clock?: Clock }
           logger.error({ err: { message: (error as Error).message } }, "audit checkpoint at shutdown failed"),
         );
       await Promise.allSettled([...runtimes.values(), ...registryRuntimes.values()].map((runtime) => runtime.close()));
+      // The drained requests' spans may still be queued: export them before stopping.
+      await tracing
+        ?.shutdown()
+        .catch((error) => logger.warn({ err: { message: (error as Error).message } }, "final trace export failed"));
       await storage.close();
       logger.info("stopped");
       await new Promise<void>((resolveFlush) => logger.flush(() => resolveFlush()));

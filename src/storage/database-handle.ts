@@ -1,3 +1,4 @@
+import type BetterSqlite3 from "better-sqlite3";
 import type { Kysely } from "kysely";
 import type { StorageDialect } from "./ordering.js";
 import type { Database } from "./schema.js";
@@ -17,6 +18,11 @@ export interface DatabaseHandle {
   readonly dialect: StorageDialect;
   /** Where the data lives, safe to log: a file path, or `postgres://user@host:port/db` (no password). */
   readonly location: string;
+  /**
+   * SQLite only: the better-sqlite3 connection kysely runs on (the same single connection), for
+   * the usage ledger's cached prepared statements. Undefined on PostgreSQL.
+   */
+  readonly sqliteConnection?: BetterSqlite3.Database | undefined;
   /** Releases the connection(s). Safe to call more than once. */
   close(): Promise<void>;
 }

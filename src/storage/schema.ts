@@ -370,4 +370,53 @@ export interface Database {
   training_runs: TrainingRunsTable;
   training_run_metrics: TrainingRunMetricsTable;
   training_run_artifacts: TrainingRunArtifactsTable;
+  model_reference_profiles: ModelReferenceProfilesTable;
+  drift_windows: DriftWindowsTable;
+  drift_reports: DriftReportsTable;
+}
+
+/** Drift: a registry version's reference profile (migrations/0011-drift.ts). */
+export interface ModelReferenceProfilesTable {
+  namespace: string;
+  name: string;
+  version: number;
+  /** `artifact` (the trainer's reference-profile.json), `json` or `csv` (given at registration). */
+  source: string;
+  rows: number;
+  /** JSON array of the profile's column names. */
+  columns: string;
+  /** JSON text of the ReferenceProfile. */
+  profile: string;
+  created_at: string;
+}
+
+/** A live drift window of one endpoint and registry version; `closed_at` null while open. */
+export interface DriftWindowsTable {
+  id: string;
+  endpoint: string;
+  model: string;
+  model_version: number;
+  started_at: string;
+  updated_at: string;
+  closed_at: string | null;
+  rows: number;
+  /** JSON text of the WindowProfile. */
+  snapshot: string;
+}
+
+export interface DriftReportsTable {
+  id: string;
+  endpoint: string;
+  model: string;
+  model_version: number;
+  window_id: string;
+  window_started_at: string;
+  checked_at: string;
+  rows: number;
+  drift_share: number;
+  /** 1 when the dataset drifted. */
+  dataset_drift: number;
+  /** JSON text of the ProfileDriftReport. */
+  report: string;
+  alert_id: string | null;
 }

@@ -27,9 +27,15 @@ export interface TestGateway {
  */
 export async function startTestGateway(
   config: Record<string, unknown>,
-  options: { databaseUrl?: string; env?: Record<string, string> } = {},
+  options: {
+    databaseUrl?: string;
+    env?: Record<string, string>;
+    /** Runs on the fresh data dir before the server starts (e.g. to register models). */
+    prepare?: (dataDir: string) => Promise<void>;
+  } = {},
 ): Promise<TestGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), "modelport-test-"));
+  await options.prepare?.(dataDir);
   const configPath = join(dataDir, "modelport.json");
   const withQuietLogs = { logging: { level: "silent" }, ...config };
   await writeFile(configPath, JSON.stringify(withQuietLogs));

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { DatabaseHandle } from "../../storage/database-handle.js";
 import { printJson, printTable, UsageError } from "../output.js";
 import { withTenantContext } from "../storage-context.js";
 
@@ -13,6 +14,33 @@ function isoOption(value: string | undefined, name: string): string | undefined 
   const parsed = Date.parse(value);
   if (Number.isNaN(parsed)) throw new UsageError(`${name} must be an ISO-8601 time, got '${value}'`);
   return new Date(parsed).toISOString();
+}
+
+/** A `data-exported` audit entry for `usage --records` (actor `cli`: the local command line). */
+async function recordCliExport(context: {
+  handle: DatabaseHandle;
+  masterKey: Buffer;
+  dataDir: string;
+  tenantId: string;
+  from: string;
+  to: string;
+  records: number;
+}): Promise<void> {
+  const { createAuditLog } = await import("../../privacy/audit/audit-log.js");
+  const { systemClock } = await import("../../core/clock.js");
+  const audit = createAuditLog({
+    database: context.handle,
+    masterKey: context.masterKey,
+    dataDir: context.dataDir,
+    clock: systemClock,
+  });
+  await audit.record({
+    action: "data-exported",
+    actor: "cli",
+    tenantId: context.tenantId,
+    target: "usage-records",
+    details: { source: "cli", from: context.from, to: context.to, records: context.records },
+  });
 }
 
 export function registerBilling(program: Command): void {
@@ -31,7 +59,7 @@ export function registerBilling(program: Command): void {
       const from = isoOption(flags.from, "--from") ?? `${now.toISOString().slice(0, 7)}-01T00:00:00.000Z`;
       const to = isoOption(flags.to, "--to") ?? new Date(now.getTime() + 1).toISOString();
       const { createUsageQueries } = await import("../../commerce/ledger/index.js");
-      const result = await withTenantContext(flags, async ({ tenantId, handle }) => {
+      const result = await withTenantContext(flags, async ({ tenantId, handle, masterKey, dataDir }) => {
         const queries = createUsageQueries(handle);
         const report = await queries.usage({ tenantId, from, to });
         const records = [];
@@ -48,6 +76,9 @@ export function registerBilling(program: Command): void {
             records.push(...page.records);
             cursor = page.nextCursor ?? undefined;
           } while (cursor);
+          // Raw records leave the database here: on the audit trail like the admin API's export,
+          // and before anything is printed (no export without its audit entry).
+          await recordCliExport({ handle, masterKey, dataDir, tenantId, from, to, records: records.length });
         }
         return { report, records };
       });

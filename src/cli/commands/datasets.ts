@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { printJson, printTable, UsageError } from "../output.js";
-import { withTenantContext } from "../storage-context.js";
+import { type TenantContext, withTenantContext } from "../storage-context.js";
 
 interface Flags {
   json?: boolean;
@@ -56,6 +56,10 @@ export function registerDatasets(program: Command): void {
     .option("--no-label", "the data has no label")
     .option("--type <column=type>", "declare a column's type (numeric|categorical|text|image)", collect)
     .option("--range <column=min:max>", "declare a numeric column's valid range", collect)
+    .option(
+      "--pii-policy <file|preset>",
+      "PII policy applied to the cells before they are stored: a YAML/JSON file or a preset (mask, replace, redact, pseudonymize, hash, block, allow); none skips the tenant's configured policy",
+    )
     .option("--tenant <name>", "tenant name or id (default: the tenant named default, or the only one)")
     .option("--json", "print JSON")
     .option("--config <file>", "config file")
@@ -73,6 +77,7 @@ export function registerDatasets(program: Command): void {
           label?: string | boolean;
           type?: string[];
           range?: string[];
+          piiPolicy?: string;
         },
       ) => {
         const sources = [flags.csv, flags.jsonl, flags.images, flags.example].filter((value) => value !== undefined);
@@ -95,10 +100,12 @@ export function registerDatasets(program: Command): void {
           if (!Number.isFinite(min) || !Number.isFinite(max)) throw new UsageError(`--range ${column} needs MIN:MAX`);
           ranges[column] = [min as number, max as number];
         }
-        const result = await withTenantContext(flags, async ({ handle, dataDir, tenantId }) => {
+        const result = await withTenantContext(flags, async (context) => {
+          const { handle, dataDir, tenantId } = context;
           const { createDatasetStore } = await import("../../training/datasets/index.js");
           const { defaultPiiEngine } = await import("../../privacy/pii/index.js");
           const engine = defaultPiiEngine();
+          const piiPolicy = await datasetPiiPolicy(flags.piiPolicy, context);
           const store = createDatasetStore({
             db: handle.db,
             dialect: handle.dialect,
@@ -108,6 +115,7 @@ export function registerDatasets(program: Command): void {
           return store.import(tenantId, {
             name,
             source,
+            ...(piiPolicy === undefined ? {} : { piiPolicy }),
             ...(flags.label === false
               ? { label: null }
               : typeof flags.label === "string"
@@ -122,6 +130,9 @@ export function registerDatasets(program: Command): void {
           process.stdout.write(
             `${result.created ? "imported" : "already had"} ${name}@${result.version.version.slice(0, 12)}: ${result.version.rowCount} rows\n`,
           );
+          const applied = result.version.quality.piiPolicy;
+          if (applied !== undefined)
+            process.stdout.write(`  PII policy ${applied.source}: ${applied.cellsChanged} cells changed\n`);
           for (const warning of (result.version.quality as { warnings?: string[] }).warnings ?? [])
             process.stdout.write(`  warning: ${warning}\n`);
         }
@@ -168,4 +179,48 @@ export function registerDatasets(program: Command): void {
         process.stdout.write(`${JSON.stringify(version.quality, null, 2)}\n`);
       }
     });
+}
+
+/**
+ * The PII policy for an import: `--pii-policy` (a preset name or a YAML/JSON file in the shape of
+ * the config's `pii` policies), else the tenant's policy in the config (`pii.tenants.<name>`, else
+ * `pii.default`), else none. `--pii-policy none` imports without one. Hashing uses a per-tenant
+ * key derived from the master key.
+ */
+async function datasetPiiPolicy(flag: string | undefined, context: TenantContext) {
+  if (flag === "none") return undefined;
+  const { createDatasetCellPolicy, datasetPiiPresets, parseDatasetPiiPolicy } = await import(
+    "../../privacy/pii/dataset-policy.js"
+  );
+  let policy: unknown;
+  let source: string;
+  if (flag !== undefined && Object.hasOwn(datasetPiiPresets, flag)) {
+    policy = datasetPiiPresets[flag];
+    source = `preset:${flag}`;
+  } else if (flag !== undefined) {
+    const { readFile } = await import("node:fs/promises");
+    const { parseConfigText } = await import("../../config/load.js");
+    let text: string;
+    try {
+      text = await readFile(flag, "utf8");
+    } catch {
+      throw new UsageError(
+        `--pii-policy: '${flag}' is neither a preset (${Object.keys(datasetPiiPresets).join(", ")}, none) nor a readable file`,
+      );
+    }
+    policy = parseConfigText(text, flag);
+    source = `file:${flag}`;
+  } else {
+    const pii = context.settings.config.pii;
+    const tenant = await context.storage.tenants.getById(context.tenantId);
+    const own = tenant === undefined ? undefined : pii?.tenants?.[tenant.name];
+    policy = own ?? pii?.default;
+    source = own === undefined ? "config:default" : `config:tenant:${tenant?.name}`;
+    if (policy === undefined) return undefined;
+  }
+  const { deriveKey } = await import("../../server/master-key.js");
+  return createDatasetCellPolicy(parseDatasetPiiPolicy(policy, source), {
+    source,
+    hashKey: deriveKey(context.masterKey, `dataset-pii-hash:${context.tenantId}`),
+  });
 }

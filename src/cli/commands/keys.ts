@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
+import { parseDecimalMicros } from "../../commerce/money/money.js";
 import { operator } from "../../commerce/rbac.js";
 import type { Role } from "../../core/storage.js";
 import { printJson, printTable } from "../output.js";
@@ -11,6 +12,18 @@ export function parseCount(value: string): number {
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(number))
     throw new InvalidArgumentError("expected a non-negative integer");
   return number;
+}
+
+/**
+ * `--budget-usd`: a decimal amount of USD as integer micros, exactly (parseDecimalMicros);
+ * negative, not finite, malformed or finer than a micro is a usage error (exit 2) naming the flag.
+ */
+export function parseBudgetUsd(value: string): number {
+  try {
+    return parseDecimalMicros(value, { field: "--budget-usd" });
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message.replace(/^--budget-usd: /, ""));
+  }
 }
 
 interface StorageOptions {
@@ -30,6 +43,7 @@ export function registerKeys(program: Command): void {
     .option("--rpm <n>", "requests per minute for this key", parseCount)
     .option("--tpm <n>", "tokens per minute for this key", parseCount)
     .option("--concurrency <n>", "requests in flight at once for this key", parseCount)
+    .option("--budget-usd <amount>", "monthly budget for this key in USD, e.g. 25 or 12.50", parseBudgetUsd)
     .option(
       "--admin-role <role>",
       "also allow the admin API, acting with this role (owner|admin|developer|billing|viewer)",
@@ -46,6 +60,7 @@ export function registerKeys(program: Command): void {
           rpm?: number;
           tpm?: number;
           concurrency?: number;
+          budgetUsd?: number;
           adminRole?: string;
         },
       ) => {
@@ -57,6 +72,7 @@ export function registerKeys(program: Command): void {
               ...(flags.rpm !== undefined ? { requestsPerMinute: flags.rpm } : {}),
               ...(flags.tpm !== undefined ? { tokensPerMinute: flags.tpm } : {}),
               ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
+              ...(flags.budgetUsd !== undefined ? { monthlyBudgetMicros: flags.budgetUsd } : {}),
             },
             ...(flags.adminRole ? { scopes: ["inference", "admin"], role: flags.adminRole as Role } : {}),
           }),

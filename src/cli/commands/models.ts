@@ -109,6 +109,10 @@ export function registerModels(program: Command): void {
     out.write(`- aliases: ${version.aliases.join(", ") || "none"}\n`);
     out.write(`- lineage: ${JSON.stringify(version.lineage)}\n`);
     out.write(`- metrics: ${formatMetrics(version.metrics) || "none"}\n`);
+    const profile = version.referenceProfile;
+    out.write(
+      `- drift reference profile: ${profile ? `${profile.source}, ${profile.rows} rows, columns ${profile.columns.join(", ")}` : "none (live drift is not watched)"}\n`,
+    );
     const moves = history.filter(
       (change) => change.toVersion === version.version || change.fromVersion === version.version,
     );
@@ -151,7 +155,12 @@ export function registerModels(program: Command): void {
       .option("--dataset <name@version>", "dataset version it was trained and evaluated on")
       .option("--split-seed <n>", "seed of the split its metrics were measured on", parseSeed)
       .option("--metrics <file>", "metrics JSON (flat numbers), instead of the artifact's metrics.json")
-      .option("--description <text>", "intended use, for the model card"),
+      .option("--description <text>", "intended use, for the model card")
+      .option(
+        "--reference-profile <file>",
+        "drift reference for an artifact without reference-profile.json: a profile .json, or a .csv of reference rows named like the model's inputs",
+      )
+      .option("--reference-prediction <column>", "CSV reference: the column holding the model's outputs"),
   ).action(
     async (
       flags: RegistryFlags & {
@@ -162,6 +171,8 @@ export function registerModels(program: Command): void {
         splitSeed?: number;
         metrics?: string;
         description?: string;
+        referenceProfile?: string;
+        referencePrediction?: string;
       },
     ) => {
       const { resolve } = await import("node:path");
@@ -188,6 +199,14 @@ export function registerModels(program: Command): void {
           },
           ...(metrics === undefined ? {} : { metrics }),
           ...(flags.description === undefined ? {} : { description: flags.description }),
+          ...(flags.referenceProfile === undefined
+            ? {}
+            : {
+                reference: {
+                  file: resolve(flags.referenceProfile),
+                  ...(flags.referencePrediction === undefined ? {} : { predictionColumn: flags.referencePrediction }),
+                },
+              }),
         }),
       );
       if (flags.json) printJson(version);

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { AuditRecorder } from "../../privacy/audit/audit-types.js";
 
 /**
  * `modelport pii detect|redact|decrypt` (CONTRACT.md). The engine is imported inside the actions so
@@ -58,8 +59,18 @@ export function registerPii(program: Command): void {
     .action((flags: PiiRedactFlags) => runPiiRedact(flags, processIo()));
   pii
     .command("decrypt")
-    .description("Copy stdin to stdout with <TYPE:enc:…> tokens decrypted (key from MODELPORT_PII_KEY)")
-    .action(() => runPiiDecrypt(processIo()));
+    .description(
+      "Copy stdin to stdout with <TYPE:enc:…> tokens decrypted (key from MODELPORT_PII_KEY); recorded on the audit trail",
+    )
+    .option("--config <file>", "config file")
+    .option("--data-dir <dir>", "data directory (where the audit trail is)")
+    .action(async (flags: { config?: string; dataDir?: string }) => {
+      const { withStorage } = await import("../storage-context.js");
+      const { createAuditLog } = await import("../../privacy/audit/audit-log.js");
+      await withStorage(flags, ({ handle, masterKey, settings }) =>
+        runPiiDecrypt(processIo(), createAuditLog({ database: handle, masterKey, dataDir: settings.dataDir })),
+      );
+    });
 }
 
 async function detectOptions(flags: { threshold?: string; types?: string }) {
@@ -140,10 +151,26 @@ export async function runPiiRedact(flags: PiiRedactFlags, io: PiiCommandIo): Pro
   );
 }
 
-export async function runPiiDecrypt(io: PiiCommandIo): Promise<void> {
-  const { decryptPiiText } = await import("../../privacy/pii/pii-crypto.js");
+/**
+ * Decrypts, then records a `data-decrypted` entry (tokens per type and which key; the input and the
+ * output only as HMACs), then prints. The entry comes first: if the trail cannot be written, no
+ * plaintext is printed.
+ */
+export async function runPiiDecrypt(io: PiiCommandIo, audit: AuditRecorder): Promise<void> {
+  const { decryptPiiTokens, piiKeyFingerprint } = await import("../../privacy/pii/pii-crypto.js");
   const key = await requireKey(io.env, "decrypt");
-  io.write(decryptPiiText(await io.readStdin(), key));
+  const input = await io.readStdin();
+  const { text, types } = decryptPiiTokens(input, key);
+  const tokens = Object.values(types).reduce((sum, count) => sum + count, 0);
+  if (tokens > 0)
+    await audit.record({
+      action: "data-decrypted",
+      actor: "cli",
+      target: "pii-tokens",
+      details: { command: "pii decrypt", tokens, types, key: piiKeyFingerprint(key) },
+      sensitive: { input, output: text },
+    });
+  io.write(text);
 }
 
 async function requireKey(env: NodeJS.ProcessEnv, operator: string): Promise<Buffer> {

@@ -1,7 +1,9 @@
 export { syncConfigPrices } from "./config-prices.js";
 export { type ChargeBreakdown, chargeFor, type UsageQuantities } from "./cost.js";
 export { type DecimalPrices, parseCurrency, parsePriceSchedule } from "./parse-prices.js";
+export { type PlanInput, parsePlanInput } from "./plan-input.js";
 export { applyPlan, type PlanApplication, type PlanTerms, validatePlanTerms } from "./plan-math.js";
+export { firstInvoicePeriod, type TenantPlanView, viewPlan } from "./plan-view.js";
 export {
   createPriceRepository,
   type NewPriceVersion,

@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import type { z } from "zod";
-import { authorize } from "../../commerce/rbac.js";
+import { type Actor, authorize } from "../../commerce/rbac.js";
 import type { TenantService } from "../../commerce/tenant-service.js";
 import { ModelportError } from "../../core/errors.js";
 import type { Role } from "../../core/storage.js";
@@ -36,18 +36,40 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
 
 const param = (params: Record<string, string>, name: string) => params[name] ?? "";
 
-/** What the admin API needs of the request log (monitoring/request-log), tenant-scoped by the caller. */
+/**
+ * What the admin API needs of the request log (monitoring/request-log), tenant-scoped by the caller.
+ * `actor` is who asks, as the audit trail names them (`admin`, `key:<id>`): every search is an
+ * export, every plaintext read a decryption, every erasure a deletion on the trail.
+ */
 export interface RequestLogAdmin {
-  search(query: {
-    tenantId: string;
-    endpoint?: string | undefined;
-    status?: number | undefined;
-    from?: string | undefined;
-    to?: string | undefined;
-    limit?: number | undefined;
-    cursor?: string | undefined;
-  }): Promise<{ data: unknown[]; nextCursor: string | null }>;
-  eraseEndUser(tenantId: string, endUser: string): Promise<number>;
+  search(
+    query: {
+      tenantId: string;
+      endpoint?: string | undefined;
+      status?: number | undefined;
+      from?: string | undefined;
+      to?: string | undefined;
+      limit?: number | undefined;
+      cursor?: string | undefined;
+      /** `plaintext`: decrypt the stored prompts and answers into `requestText`/`responseText`. */
+      payloads?: "plaintext" | undefined;
+    },
+    actor: string,
+  ): Promise<{ data: unknown[]; nextCursor: string | null }>;
+  eraseEndUser(tenantId: string, endUser: string, actor: string): Promise<number>;
+}
+
+/** The audit trail's name for an admin actor (as the tenant service records it). */
+const auditActor = (actor: Actor): string => (actor.kind === "operator" ? "admin" : `key:${actor.keyId}`);
+
+/** Stored prompts and answers in plaintext: the operator, or a tenant's owner or admin. */
+function authorizePlaintextPayloads(actor: Actor): void {
+  if (actor.kind === "operator" || actor.role === "owner" || actor.role === "admin") return;
+  throw new ModelportError(
+    "MP_FORBIDDEN",
+    `the '${actor.role}' role may not read stored payloads in plaintext; ask an owner or admin of the tenant`,
+    { param: "payloads" },
+  );
 }
 
 /** What the admin API needs of the audit trail (privacy/audit). */
@@ -81,6 +103,8 @@ export interface AdminDeps {
   requestLog?: RequestLogAdmin | undefined;
   audit?: AuditAdmin | undefined;
   alerting?: AlertingAdmin | undefined;
+  /** Routes of other features (commerce, training, drift, monitoring), each built by its own module. */
+  extraRoutes?: readonly AdminRoute[] | undefined;
 }
 
 function optionalInteger(query: Record<string, string>, name: string): number | undefined {
@@ -226,22 +250,33 @@ export function adminRoutes(deps: AdminDeps): AdminRoute[] {
     adminRoute({
       method: "get",
       path: "/tenants/{tenant}/requests",
-      summary: "Search the request log (query: from, to, endpoint, status, limit, cursor), newest first",
+      summary:
+        "Search the request log (query: from, to, endpoint, status, limit, cursor; payloads=plaintext decrypts stored prompts and answers, owner/admin), newest first; audited as an export",
       permission: "requests:read",
       handler: async ({ actor, params, query }) => {
         const tenant = await tenants.resolveTenant(actor, param(params, "tenant"));
         authorize(actor, "requests:read", tenant.id);
         if (!deps.requestLog)
           throw new ModelportError("MP_UNSUPPORTED", "the request log is switched off (requestLog.enabled)");
-        return deps.requestLog.search({
-          tenantId: tenant.id,
-          endpoint: query.endpoint,
-          status: optionalInteger(query, "status"),
-          from: optionalTime(query, "from"),
-          to: optionalTime(query, "to"),
-          limit: optionalInteger(query, "limit"),
-          cursor: query.cursor,
-        });
+        const payloads = query.payloads;
+        if (payloads !== undefined && payloads !== "plaintext")
+          throw new ModelportError("MP_INVALID_REQUEST", "payloads must be 'plaintext' when given", {
+            param: "payloads",
+          });
+        if (payloads === "plaintext") authorizePlaintextPayloads(actor);
+        return deps.requestLog.search(
+          {
+            tenantId: tenant.id,
+            endpoint: query.endpoint,
+            status: optionalInteger(query, "status"),
+            from: optionalTime(query, "from"),
+            to: optionalTime(query, "to"),
+            limit: optionalInteger(query, "limit"),
+            cursor: query.cursor,
+            ...(payloads === undefined ? {} : { payloads }),
+          },
+          auditActor(actor),
+        );
       },
     }),
     adminRoute({
@@ -255,7 +290,7 @@ export function adminRoutes(deps: AdminDeps): AdminRoute[] {
         authorize(actor, "requests:erase", tenant.id);
         if (!deps.requestLog)
           throw new ModelportError("MP_UNSUPPORTED", "the request log is switched off (requestLog.enabled)");
-        return { erased: await deps.requestLog.eraseEndUser(tenant.id, body.user) };
+        return { erased: await deps.requestLog.eraseEndUser(tenant.id, body.user, auditActor(actor)) };
       },
     }),
     adminRoute({
@@ -354,7 +389,7 @@ export function adminRoutes(deps: AdminDeps): AdminRoute[] {
 /** Registers the admin API (/admin/v1); authentication runs before (pipeline.ts). */
 export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): void {
   const base = "/admin/v1";
-  const routes = adminRoutes(deps);
+  const routes = [...adminRoutes(deps), ...(deps.extraRoutes ?? [])];
   const document = buildOpenApiDocument(deps.version, routes);
   app.get(`${base}/openapi.json`, (c) => c.json(document));
   for (const route of routes) {

@@ -2,6 +2,7 @@ import type { Clock } from "../../core/clock.js";
 import type { ErrorCode } from "../../core/error-codes.js";
 import type { ChatCompletion, ChatCompletionChunk, CompletionUsage } from "../../core/openai-types.js";
 import type { ChatStream } from "../../core/runtime.js";
+import type { RequestTrace } from "../../monitoring/tracing/request-trace.js";
 import type { Sleep, Timers } from "./attempt-scope.js";
 import type { BreakerState } from "./circuit-breaker.js";
 import type { EndpointRoute, RouteTarget } from "./route.js";
@@ -50,6 +51,8 @@ export interface ExecuteContext<T> {
   stickyKey?: string;
   /** Shadow comparison for this call; overrides RouterOptions.compare. */
   compare?: Compare<T>;
+  /** The request's trace when tracing is on: each attempt becomes a child span, its traceparent sent upstream. */
+  trace?: RequestTrace | undefined;
 }
 
 export interface StreamExecuteContext extends ExecuteContext<ChatCompletion> {

@@ -56,6 +56,10 @@
  * the primary value is the stream folded into a ChatCompletion, see stream-assembler.ts).
  * `close()` aborts in-flight shadows.
  *
+ * Tracing: when `context.trace` is set (tracing enabled), each attempt is a child span of the
+ * request, ended with the attempt's outcome, and its trace headers reach the runtime on
+ * `InvokeContext.traceHeaders`. Without it the router allocates nothing for tracing.
+ *
  * Hooks (`onAttempt`, `onBreakerStateChange`, `onShadowResult`) are optional, called
  * synchronously, and their exceptions are swallowed: they are for metrics and logs.
  * `random`, `clock`, `timers` and `sleep` are injectable so everything is testable without time.
@@ -64,6 +68,7 @@ import { systemClock } from "../../core/clock.js";
 import { ModelportError, toModelportError } from "../../core/errors.js";
 import type { ChatCompletion, ChatCompletionChunk } from "../../core/openai-types.js";
 import type { ChatStream } from "../../core/runtime.js";
+import type { AttemptTrace } from "../../monitoring/tracing/request-trace.js";
 import { AttemptScope, callerAbortError, createSleep, raceWithSignal, systemTimers } from "./attempt-scope.js";
 import { retryDelayMs } from "./backoff.js";
 import { type CircuitBreaker, createCircuitBreaker } from "./circuit-breaker.js";
@@ -236,7 +241,9 @@ export function createRouter(options: RouterOptions = {}): Router {
     latencyMs: number,
     error: ModelportError | undefined,
     phase: "call" | "stream",
+    traced?: AttemptTrace,
   ): void {
+    traced?.end(error);
     if (!onAttempt) return;
     const event: AttemptEvent = { endpoint: route.name, target: target.id, attempt, ok: !error, latencyMs, phase };
     if (error) event.errorCode = error.code;
@@ -286,6 +293,14 @@ export function createRouter(options: RouterOptions = {}): Router {
           }
           attempts++;
           const scope = new AttemptScope(signal, timers, context.requestId, route.timeouts);
+          // Tracing on: this attempt is a child span of the request, and the runtime learns its traceparent.
+          const traced = context.trace?.startAttempt({
+            endpoint: route.name,
+            target: target.id,
+            attempt,
+            fallback: step > 0,
+          });
+          if (traced) scope.context.traceHeaders = traced.headers;
           scope.arm(deadlineMs, deadlineWhat);
           const startedAt = clock.monotonic();
           let thrown: unknown;
@@ -294,7 +309,7 @@ export function createRouter(options: RouterOptions = {}): Router {
             const latencyMs = clock.monotonic() - startedAt;
             if (!keepScope) scope.dispose();
             breaker.recordSuccess();
-            emitAttempt(route, target, attempt, latencyMs, undefined, "call");
+            emitAttempt(route, target, attempt, latencyMs, undefined, "call", traced);
             return { value, target, attempt, attempts, startedAt, latencyMs, scope, breaker, shadow };
           } catch (error) {
             scope.dispose();
@@ -304,11 +319,11 @@ export function createRouter(options: RouterOptions = {}): Router {
           if (signal.aborted) {
             breaker.release();
             const error = callerAbortError(signal);
-            emitAttempt(route, target, attempt, latencyMs, error, "call");
+            emitAttempt(route, target, attempt, latencyMs, error, "call", traced);
             throw error;
           }
           const error = scope.timeoutError ?? toModelportError(thrown);
-          emitAttempt(route, target, attempt, latencyMs, error, "call");
+          emitAttempt(route, target, attempt, latencyMs, error, "call", traced);
           if (!error.isRetryable) {
             breaker.release();
             throw error;

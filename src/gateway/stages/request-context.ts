@@ -114,8 +114,10 @@ export function requestContext(options: {
           answerLogText: outcome ? outcome.answerLogText : c.get("answerLogText"),
           piiFound: c.get("piiFound"),
           predictedLabel: c.get("predictedLabel"),
+          modelVersion: c.get("modelVersion"),
           costMicros,
           guardFindings: c.get("guardFindings"),
+          cacheHit: c.get("cacheHit"),
         });
       };
       const streamDone = c.get("streamDone");

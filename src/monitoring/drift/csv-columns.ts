@@ -13,7 +13,18 @@ export interface CsvTable {
 }
 
 /** Tokens pandas reads as missing (`read_csv` na_values), plus the empty string. */
-const MISSING = new Set(["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "n/a", "<NA>"]);
+export const MISSING_TOKENS: ReadonlySet<string> = new Set([
+  "",
+  "NA",
+  "N/A",
+  "NaN",
+  "nan",
+  "null",
+  "NULL",
+  "None",
+  "n/a",
+  "<NA>",
+]);
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const INTEGER = /^[+-]?\d+$/;
 
@@ -71,7 +82,7 @@ export function pairCsvColumns(reference: CsvTable, current: CsvTable): ColumnPa
   return reference.header.map((name) => {
     const referenceValues = reference.columns.get(name) ?? [];
     const currentValues = current.columns.get(name) ?? [];
-    const present = (values: string[]) => values.filter((value) => !MISSING.has(value));
+    const present = (values: string[]) => values.filter((value) => !MISSING_TOKENS.has(value));
     const r = present(referenceValues);
     const c = present(currentValues);
     const numeric = [...r, ...c].every((value) => NUMBER.test(value)) && r.length + c.length > 0;

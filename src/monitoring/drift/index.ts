@@ -12,6 +12,7 @@ export {
 } from "./column-test.js";
 export { compareProfiles, type ProfileDriftReport } from "./compare.js";
 export { type CsvTable, pairCsvColumns, readCsvTable } from "./csv-columns.js";
+export { type CsvProfileOptions, inferCsvColumnType, profileFromCsv } from "./csv-profile.js";
 export type { ColumnValues, DictionaryColumn } from "./feature-sink.js";
 export type { FeatureSpec, FeatureType } from "./features.js";
 export {

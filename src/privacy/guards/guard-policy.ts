@@ -223,3 +223,17 @@ export function guardBlockedError(findings: readonly GuardFinding[]): ModelportE
     ...(first?.messageIndex === undefined ? {} : { param: `messages.${first.messageIndex}` }),
   });
 }
+
+/**
+ * The error a streamed answer ends with when a response guard blocks it mid-stream (the stream's
+ * error event; the status line already said 200). Names the rules, never the echoed text.
+ */
+export function answerBlockedError(findings: readonly GuardFinding[]): ModelportError {
+  const rules = findings
+    .filter((finding) => finding.action === "block")
+    .map((finding) => `${finding.guard}:${finding.rule}`);
+  return new ModelportError(
+    "MP_GUARD_BLOCKED",
+    `Answer stopped by guard policy: ${[...new Set(rules)].join("; ")} (it reproduces the system prompt)`,
+  );
+}

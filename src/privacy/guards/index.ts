@@ -1,6 +1,7 @@
 export { type CapsPolicy, type CapsResult, capsPolicySchema, checkCaps } from "./caps.js";
 export { checkEcho, createEchoMonitor, type EchoMonitor, type EchoOptions, type EchoVerdict } from "./echo.js";
 export {
+  answerBlockedError,
   checkResponseGuards,
   createStreamResponseGuard,
   evaluateRequestGuards,

@@ -1,8 +1,7 @@
 import { ModelportError } from "../../core/errors.js";
 import { clampScore } from "./context.js";
 import { resolveOverlaps } from "./overlap.js";
-import { createCnResidentIdRecognizer } from "./recognizers/cn-resident-id.js";
-import { createCnUsccRecognizer } from "./recognizers/cn-uscc.js";
+import { createCnCodeRecognizer } from "./recognizers/cn-codes.js";
 import { createCreditCardRecognizer } from "./recognizers/credit-card.js";
 import { createEmailRecognizer } from "./recognizers/email.js";
 import { createIbanRecognizer } from "./recognizers/iban.js";
@@ -54,8 +53,7 @@ export function createPiiEngine(options: PiiEngineOptions = {}): PiiEngine {
     createCreditCardRecognizer(),
     createIbanRecognizer(),
     createUsSsnRecognizer(),
-    createCnResidentIdRecognizer(options.today),
-    createCnUsccRecognizer(),
+    createCnCodeRecognizer(options.today),
     createPhoneRecognizer(),
     createSecretRecognizer(),
     createEnglishPersonRecognizer(),
@@ -90,9 +88,13 @@ export function createPiiEngine(options: PiiEngineOptions = {}): PiiEngine {
         const requested = new Set(detectOptions.types);
         types = new Set([...(engineTypes ?? requested)].filter((type) => requested.has(type)));
       }
-      const kept = candidates(text, types)
-        .map((candidate) => ({ ...candidate, score: clampScore(candidate.score) }))
-        .filter((candidate) => candidate.score >= threshold);
+      // The candidates are this call's own objects: rescore them in place instead of copying
+      // tens of thousands of them per megabyte.
+      const kept: PiiCandidate[] = [];
+      for (const candidate of candidates(text, types)) {
+        candidate.score = clampScore(candidate.score);
+        if (candidate.score >= threshold) kept.push(candidate);
+      }
       return resolveOverlaps(kept).map(({ type, start, end, score }) => ({
         type,
         start,

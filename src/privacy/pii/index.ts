@@ -1,5 +1,6 @@
 /** Modelport's PII engine: recognizers, operators, pseudonymization and policies. */
 export * from "./checksums.js";
+export * from "./dataset-policy.js";
 export {
   createPiiEngine,
   type DetectOptions,
@@ -18,7 +19,15 @@ export {
   piiOperatorNames,
 } from "./operators.js";
 export { resolveOverlaps } from "./overlap.js";
-export { decryptPiiText, decryptPiiValue, encryptPiiValue, hmacSha256, parsePiiKey } from "./pii-crypto.js";
+export {
+  decryptPiiText,
+  decryptPiiTokens,
+  decryptPiiValue,
+  encryptPiiValue,
+  hmacSha256,
+  parsePiiKey,
+  piiKeyFingerprint,
+} from "./pii-crypto.js";
 export * from "./policy.js";
 export {
   createPseudonymSession,

@@ -71,6 +71,22 @@ const tokenPattern = /<([A-Z][A-Z0-9_]{0,40}):enc:([A-Za-z0-9_-]{38,})>/g;
 
 /** Replaces every encrypted token in `text` with its plaintext; any tampered token throws. */
 export function decryptPiiText(text: string, key: Buffer | string): string {
+  return decryptPiiTokens(text, key).text;
+}
+
+/** decryptPiiText, also counting the tokens decrypted per type (for the audit trail). */
+export function decryptPiiTokens(text: string, key: Buffer | string): { text: string; types: Record<string, number> } {
   const parsed = parsePiiKey(key);
-  return text.replace(tokenPattern, (_match, type: string, body: string) => decryptPiiValue(parsed, type, body));
+  const types: Record<string, number> = {};
+  const out = text.replace(tokenPattern, (_match, type: string, body: string) => {
+    const value = decryptPiiValue(parsed, type, body);
+    types[type] = (types[type] ?? 0) + 1;
+    return value;
+  });
+  return { text: out, types };
+}
+
+/** A public identifier of a PII key (which key decrypted, on the audit trail), never the key. */
+export function piiKeyFingerprint(key: Buffer | string): string {
+  return hmacSha256(parsePiiKey(key), "modelport-pii-key-fingerprint").toString("hex").slice(0, 16);
 }

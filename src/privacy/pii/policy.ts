@@ -50,12 +50,31 @@ export interface ApplyPolicyOptions {
   engine?: PiiEngine;
 }
 
-function ruleFor(policy: PiiPolicy, type: PiiEntityType): { action: PiiPolicyAction; threshold: number } {
+/** The shape every PII policy shares (gateway and dataset policies differ only in their actions). */
+export interface PolicyShape<Action extends string> {
+  defaultAction?: Action | undefined;
+  threshold?: number | undefined;
+  entities?: Partial<Record<PiiEntityType, Action | { action: Action; threshold?: number | undefined }>> | undefined;
+}
+
+/** The action and minimum score for one type: its own rule, else the policy's defaults. */
+export function ruleFor<Action extends string>(
+  policy: PolicyShape<Action>,
+  type: PiiEntityType,
+): { action: Action | "allow"; threshold: number } {
   const rule = policy.entities?.[type];
   const base = policy.threshold ?? 0.5;
   if (rule === undefined) return { action: policy.defaultAction ?? "allow", threshold: base };
   if (typeof rule === "string") return { action: rule, threshold: base };
   return { action: rule.action, threshold: rule.threshold ?? base };
+}
+
+/** The lowest score any rule of the policy accepts: what the engine must report down to. */
+export function lowestThreshold<Action extends string>(policy: PolicyShape<Action>): number {
+  return Math.min(
+    policy.threshold ?? 0.5,
+    ...Object.values(policy.entities ?? {}).map((rule) => (typeof rule === "object" ? (rule.threshold ?? 1) : 1)),
+  );
 }
 
 /**
@@ -70,12 +89,8 @@ export function applyPolicy(
   options: ApplyPolicyOptions = {},
 ): PolicyResult {
   const engine = options.engine ?? defaultPiiEngine();
-  const lowest = Math.min(
-    policy.threshold ?? 0.5,
-    ...Object.values(policy.entities ?? {}).map((rule) => (typeof rule === "object" ? (rule.threshold ?? 1) : 1)),
-  );
   const findings: PolicyFinding[] = [];
-  for (const finding of engine.detect(text, { threshold: lowest })) {
+  for (const finding of engine.detect(text, { threshold: lowestThreshold(policy) })) {
     const rule = ruleFor(policy, finding.type);
     if (finding.score >= rule.threshold) findings.push({ ...finding, action: rule.action });
   }

@@ -115,7 +115,8 @@ export function createOpenAIHttpRuntime(options: OpenAIHttpRuntimeOptions): Open
       const response = await poolFor(timeouts.connectMs).request({
         path,
         method: "POST",
-        headers,
+        // The shared headers object is copied only when a trace context has to go along.
+        headers: context.traceHeaders ? { ...headers, ...context.traceHeaders } : headers,
         body: payload,
         signal: deadline.signal,
         // undici checks this on its shared coarse timer (fires within ~1 s after the limit): no

@@ -47,6 +47,7 @@ export function connectSqlite(dataDir: string, logger?: StorageLogger): Database
     db,
     dialect: "sqlite",
     location: file,
+    sqliteConnection: connection,
     close: () => {
       closing ??= db.destroy();
       return closing;

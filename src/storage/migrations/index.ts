@@ -9,6 +9,7 @@ import { alertsMigration } from "./0007-alerts.js";
 import { monitoringMigration } from "./0008-monitoring.js";
 import { registryMigration } from "./0009-registry.js";
 import { trainingMigration } from "./0010-training.js";
+import { driftMigration } from "./0011-drift.js";
 
 /**
  * Every migration, oldest first. Kysely applies them in the alphabetical order of their names,
@@ -27,6 +28,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0008-monitoring": monitoringMigration,
   "0009-registry": registryMigration,
   "0010-training": trainingMigration,
+  "0011-drift": driftMigration,
 });
 
 /** A static provider (no filesystem globbing), so migrations work from any bundle or cwd. */

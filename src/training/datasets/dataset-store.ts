@@ -14,7 +14,8 @@ import {
 } from "./dataset-version-repository.js";
 import { describeExample, loadExample } from "./examples.js";
 import { inferSchema } from "./infer-schema.js";
-import type { PiiScanner } from "./pii-scanner.js";
+import { type AppliedPolicy, applyCellPolicy } from "./pii-policy.js";
+import type { PiiCellPolicy, PiiScanner } from "./pii-scanner.js";
 import { qualityReport } from "./quality-report.js";
 import { readCsv } from "./read-csv.js";
 import { readImageFolder } from "./read-image-folder.js";
@@ -38,6 +39,8 @@ export interface ImportRequest extends DeclaredSchema {
   /** Lowercase letters, digits, `.`, `_`, `-`; starts with a letter or digit; ≤ 64 characters. */
   name: string;
   source: DatasetSource;
+  /** Applied to the cells before the version is hashed and written (see pii-policy.ts). */
+  piiPolicy?: PiiCellPolicy | undefined;
 }
 
 export interface ImportResult {
@@ -233,7 +236,14 @@ export function createDatasetStore(options: DatasetStoreOptions): DatasetStore {
       if (request.source.kind === "example") {
         const example = describeExample(request.source.example);
         fingerprint = createHash("sha256")
-          .update(canonicalJson({ source: example.source, declared: mergeDeclared(example.declared, request) }))
+          .update(
+            canonicalJson({
+              source: example.source,
+              declared: mergeDeclared(example.declared, request),
+              // A policy changes the stored cells: the same example under another policy is another version.
+              ...(request.piiPolicy === undefined ? {} : { piiPolicy: request.piiPolicy.fingerprint }),
+            }),
+          )
           .digest("hex");
         const known = (await repository.list(tenantId, request.name)).find(
           (version) => version.source.fingerprint === fingerprint,
@@ -250,7 +260,12 @@ export function createDatasetStore(options: DatasetStoreOptions): DatasetStore {
           };
         }
       }
-      const { table, declared, origin } = await readSource(request.source, fingerprint);
+      const source = await readSource(request.source, fingerprint);
+      const { declared, origin } = source;
+      // Before anything is hashed or written: a block stops the import here.
+      const applied: AppliedPolicy | undefined =
+        request.piiPolicy === undefined ? undefined : applyCellPolicy(source.table, request.piiPolicy);
+      const table = applied?.table ?? source.table;
       const read = performance.now() - started;
 
       started = performance.now();
@@ -274,6 +289,7 @@ export function createDatasetStore(options: DatasetStoreOptions): DatasetStore {
         lines: canonical.lines,
         ...(canonical.header.declared.ranges === undefined ? {} : { ranges: canonical.header.declared.ranges }),
         ...(options.piiScanner === undefined ? {} : { piiScanner: options.piiScanner }),
+        ...(applied === undefined ? {} : { piiPolicy: { report: applied.report, counts: applied.counts } }),
         ...(options.piiMaxCellsPerColumn === undefined ? {} : { piiMaxCellsPerColumn: options.piiMaxCellsPerColumn }),
       });
       const analyse = performance.now() - started;

@@ -16,7 +16,8 @@ export {
 } from "./dataset-store.js";
 export { type Example, exampleNames, isExampleName, loadExample } from "./examples.js";
 export { inferSchema } from "./infer-schema.js";
-export type { PiiScanFinding, PiiScanner } from "./pii-scanner.js";
+export { type AppliedPolicy, applyCellPolicy } from "./pii-policy.js";
+export type { PiiCellFilter, PiiCellPolicy, PiiCellVerdict, PiiScanFinding, PiiScanner } from "./pii-scanner.js";
 export { type DecodedImage, decodePng, encodePng } from "./png.js";
 export { qualityReport } from "./quality-report.js";
 export { parseCsv, readCsv } from "./read-csv.js";

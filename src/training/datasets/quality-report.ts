@@ -1,6 +1,15 @@
 import { isImageCell, quantileSorted, valueKey } from "./cells.js";
+import { policyWarnings } from "./pii-policy.js";
 import type { PiiScanner } from "./pii-scanner.js";
-import type { Cell, ColumnQuality, DatasetSchema, DataTable, OutOfRange, QualityReport } from "./types.js";
+import type {
+  Cell,
+  ColumnQuality,
+  DatasetSchema,
+  DataTable,
+  OutOfRange,
+  PiiPolicyApplied,
+  QualityReport,
+} from "./types.js";
 
 /**
  * The quality report of a dataset version:
@@ -10,7 +19,8 @@ import type { Cell, ColumnQuality, DatasetSchema, DataTable, OutOfRange, Quality
  * - out-of-range values: numeric cells outside the declared range, or else outside Tukey's
  *   fences [Q1 − 1.5·IQR, Q3 + 1.5·IQR] (numpy's linear quantiles); image pixels outside the
  *   declared range or else the column's pixel scale ([0, 1] or [0, 255]);
- * - PII findings per column and type, when a PiiScanner is given (string columns only).
+ * - PII findings per column and type, when a PiiScanner is given (string columns only), or, when
+ *   a PII policy was applied on import, what it found and did.
  */
 
 export interface QualityOptions {
@@ -20,6 +30,11 @@ export interface QualityOptions {
   piiScanner?: PiiScanner;
   /** Scan at most this many non-missing cells per column (default: all). */
   piiMaxCellsPerColumn?: number;
+  /**
+   * A PII policy applied on import: its findings (in the source data) are the PII counts, so the
+   * stored, already-protected cells are not scanned again; the report says what was applied.
+   */
+  piiPolicy?: { report: PiiPolicyApplied; counts: Record<string, Record<string, number>> };
 }
 
 function numericOutOfRange(values: number[], declared: [number, number] | undefined): OutOfRange | undefined {
@@ -121,7 +136,13 @@ export async function qualityReport(
       warnings.push(`${column.name}: constant`);
     }
 
-    if (options.piiScanner !== undefined && (column.type === "text" || column.type === "categorical")) {
+    const holdsText = column.type === "text" || column.type === "categorical";
+    const policyCounts = options.piiPolicy?.counts[column.name];
+    if (options.piiPolicy !== undefined && (policyCounts !== undefined || holdsText)) {
+      quality.pii = { ...policyCounts };
+      const total = Object.values(quality.pii).reduce((sum, count) => sum + count, 0);
+      if (total > 0) warnings.push(`${column.name}: ${total} PII findings`);
+    } else if (options.piiScanner !== undefined && holdsText) {
       quality.pii = await scanColumn(rows, j, options.piiScanner, options.piiMaxCellsPerColumn);
       const total = Object.values(quality.pii).reduce((sum, count) => sum + count, 0);
       if (total > 0) warnings.push(`${column.name}: ${total} PII findings`);
@@ -166,8 +187,9 @@ export async function qualityReport(
     constantColumns,
     columns,
     classBalance,
-    piiScanned: options.piiScanner !== undefined,
-    warnings,
+    piiScanned: options.piiScanner !== undefined || options.piiPolicy !== undefined,
+    ...(options.piiPolicy === undefined ? {} : { piiPolicy: options.piiPolicy.report }),
+    warnings: options.piiPolicy === undefined ? warnings : [...warnings, ...policyWarnings(options.piiPolicy.report)],
   };
 }
 

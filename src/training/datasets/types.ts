@@ -90,8 +90,23 @@ export interface QualityReport {
   } | null;
   /** Whether a PII scanner ran over the string columns. */
   piiScanned: boolean;
+  /** The PII policy applied on import, when there was one: the stored cells are its output. */
+  piiPolicy?: PiiPolicyApplied;
   /** One line per problem worth a look, for `datasets show`. */
   warnings: string[];
+}
+
+export interface PiiPolicyApplied {
+  /** `preset:mask`, `file:policy.yaml`, `config:tenant`, `config:default` … */
+  source: string;
+  defaultAction: string;
+  threshold: number;
+  /** Action per entity type, where the policy names one. */
+  entities: Record<string, string>;
+  /** Cells whose stored text differs from the source. */
+  cellsChanged: number;
+  /** Per column: findings per type and action ({ email: { EMAIL_ADDRESS: { mask: 3 } } }). */
+  columns: Record<string, Record<string, Record<string, number>>>;
 }
 
 export type DatasetSource =

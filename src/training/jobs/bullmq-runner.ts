@@ -1,8 +1,16 @@
-import { type Job, Queue, QueueEvents, Worker } from "bullmq";
+import { type Job, Queue, QueueEvents, WaitingError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { ModelportError } from "../../core/errors.js";
 import { randomId } from "../../core/ids.js";
-import type { JobEvent, JobProcessor, JobRecord, JobRunner, JobStatus } from "./types.js";
+import {
+  isFinished,
+  type JobEvent,
+  type JobProcessor,
+  type JobRecord,
+  type JobRunner,
+  type JobStatus,
+  jobStatuses,
+} from "./types.js";
 
 export interface BullMqRunnerOptions<P, R> {
   redisUrl: string;
@@ -13,6 +21,8 @@ export interface BullMqRunnerOptions<P, R> {
   /** Process jobs in this process (default true); false = producer only (e.g. the API server). */
   process?: JobProcessor<P, R>;
   concurrency?: number;
+  /** How long close() waits for aborted jobs to go back to the queue (default 30 s). */
+  closeTimeoutMs?: number;
 }
 
 function statusOf(state: string): JobStatus {
@@ -106,25 +116,46 @@ export async function createBullMqJobRunner<P, R>(options: BullMqRunnerOptions<P
   );
 
   let worker: Worker | undefined;
+  // Jobs this process is running, so close() can abort them and hand them back to the queue.
+  const running = new Map<string, AbortController>();
   if (options.process !== undefined) {
     const processor = options.process;
     worker = new Worker(
       queueName,
-      async (job: Job) =>
-        processor(job.data as P, {
-          jobId: job.id as string,
-          report: (progress) => {
-            void job.updateProgress(progress as object).catch(() => undefined);
-          },
-        }),
+      async (job: Job, token?: string) => {
+        const controller = new AbortController();
+        const jobId = job.id as string;
+        running.set(jobId, controller);
+        try {
+          return await processor(job.data as P, {
+            jobId,
+            signal: controller.signal,
+            report: (progress) => {
+              void job.updateProgress(progress as object).catch(() => undefined);
+            },
+          });
+        } catch (error) {
+          if (!controller.signal.aborted) throw error;
+          // Stopped by close(): back to waiting, for this or another worker to run from the start.
+          await job.moveToWait(token);
+          throw new WaitingError();
+        } finally {
+          running.delete(jobId);
+        }
+      },
       { connection: connection(), prefix, concurrency: options.concurrency ?? 1 },
     );
     worker.on("error", () => undefined);
     await worker.waitUntilReady();
   }
 
-  const toRecord = async (job: Job): Promise<JobRecord<P, R>> => {
+  const toRecord = async (read: Job): Promise<JobRecord<P, R>> => {
+    let job = read;
     const state = await job.getState();
+    // The job's fields were read before its state: when it finished in between, read them again
+    // (BullMQ moves a job to finished and writes its result in one step, so they now agree).
+    if ((state === "completed" || state === "failed") && !job.finishedOn)
+      job = (await queue.getJob(job.id as string)) ?? job;
     return {
       id: job.id as string,
       status: statusOf(state),
@@ -154,6 +185,12 @@ export async function createBullMqJobRunner<P, R>(options: BullMqRunnerOptions<P
       const records = await Promise.all(jobs.filter((job) => job !== undefined).map(toRecord));
       return records.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
     },
+    async counts() {
+      const raw = await queue.getJobCounts("waiting", "prioritized", "delayed", "active", "completed", "failed");
+      const counts = Object.fromEntries(jobStatuses.map((status) => [status, 0])) as Record<JobStatus, number>;
+      for (const [state, count] of Object.entries(raw)) counts[statusOf(state)] += count;
+      return counts;
+    },
     subscribe(jobId, listener) {
       let set = listeners.get(jobId);
       if (set === undefined) {
@@ -171,7 +208,7 @@ export async function createBullMqJobRunner<P, R>(options: BullMqRunnerOptions<P
       for (;;) {
         const record = await runner.get(jobId);
         if (record === undefined) throw new ModelportError("MP_NOT_FOUND", `no job '${jobId}'`);
-        if (record.status === "succeeded" || record.status === "failed") return record;
+        if (isFinished(record.status)) return record;
         if (Date.now() > deadline)
           throw new ModelportError("MP_INTERNAL", `job '${jobId}' did not finish within ${timeoutMs} ms`);
         await new Promise<void>((resolve) => {
@@ -188,7 +225,20 @@ export async function createBullMqJobRunner<P, R>(options: BullMqRunnerOptions<P
       }
     },
     async close() {
-      await Promise.allSettled([worker?.close(), events.close(), queue.close()]);
+      for (const controller of running.values()) controller.abort();
+      let timer: NodeJS.Timeout | undefined;
+      const closing = worker?.close();
+      await Promise.race([
+        closing,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, options.closeTimeoutMs ?? 30_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      // A job that did not stop in time keeps its lock until it expires; BullMQ's stalled-job
+      // check then puts it back in the queue.
+      if (worker !== undefined && running.size > 0) await worker.close(true).catch(() => undefined);
+      await Promise.allSettled([closing, events.close(), queue.close()]);
       for (const redis of connections) redis.disconnect();
     },
   };

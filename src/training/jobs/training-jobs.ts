@@ -1,4 +1,4 @@
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { DatasetStore } from "../datasets/dataset-store.js";
 import { parseDatasetReference } from "../datasets/dataset-store.js";
@@ -85,7 +85,11 @@ export async function enqueueTraining(
   return { run, job };
 }
 
-/** The processor both runners execute: trains, streams progress, and records everything in tracking. */
+/**
+ * The processor both runners execute: trains, streams progress, and records everything in tracking.
+ * Each attempt starts clean (an attempt cut short by a shutdown left metrics and files behind);
+ * when the runner aborts it, the run goes back to `queued` with the job.
+ */
 export function createTrainingJobProcessor(
   options: TrainingJobsOptions,
 ): JobProcessor<TrainingJobPayload, TrainingJobResult> {
@@ -93,7 +97,9 @@ export function createTrainingJobProcessor(
   return async (payload, context) => {
     const { tracking, datasets } = options;
     const { tenantId, runId } = payload;
-    await tracking.startRun(tenantId, runId);
+    const directory = join(options.artifactsDir, tenantId, runId);
+    await tracking.resetRun(tenantId, runId, "running");
+    await rm(directory, { recursive: true, force: true });
     // Metric writes run one after another off the training loop; awaited before the run ends.
     let writes: Promise<unknown> = Promise.resolve();
     const log = (name: string, value: number, step: number) => {
@@ -103,7 +109,6 @@ export function createTrainingJobProcessor(
       const dataset = await datasets.load(tenantId, payload.datasetName, payload.datasetVersion);
       // Loaded lazily: TensorFlow.js is heavy and only the worker needs it.
       const { trainModel } = await import("../trainers/train-model.js");
-      const directory = join(options.artifactsDir, tenantId, runId);
       let lastBatch = 0;
       const result = await trainModel({
         dataset,
@@ -111,6 +116,7 @@ export function createTrainingJobProcessor(
         hyperparameters: payload.hyperparameters,
         seed: payload.seed,
         outputDir: directory,
+        signal: context.signal,
         onProgress: (progress) => {
           const now = Date.now();
           if (progress.phase === "batch" && now - lastBatch < interval) return;
@@ -139,6 +145,10 @@ export function createTrainingJobProcessor(
       };
     } catch (error) {
       await writes;
+      if (context.signal.aborted) {
+        await tracking.resetRun(tenantId, runId, "queued").catch(() => undefined);
+        throw error;
+      }
       await tracking
         .finishRun(tenantId, runId, { status: "failed", error: error instanceof Error ? error.message : String(error) })
         .catch(() => undefined);

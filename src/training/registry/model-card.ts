@@ -1,4 +1,4 @@
-import type { ArtifactFormat, ModelLineage, ModelSignature, ModelTask } from "./types.js";
+import type { ArtifactFormat, ModelLineage, ModelSignature, ModelTask, ReferenceProfileSummary } from "./types.js";
 
 /**
  * A model card (Mitchell et al., 2019, trimmed to what the registry knows): generated once at
@@ -15,6 +15,7 @@ export interface ModelCardInput {
   metrics: Record<string, number>;
   lineage: ModelLineage;
   description?: string | undefined;
+  referenceProfile?: ReferenceProfileSummary | null | undefined;
 }
 
 const cell = (value: unknown) => String(value).replaceAll("|", "\\|").replaceAll("\n", " ");
@@ -61,6 +62,13 @@ export function generateModelCard(input: ModelCardInput): string {
     lines.push("", "| parameter | value |", "| --- | --- |");
     for (const [key, value] of parameters) lines.push(`| ${cell(key)} | ${cell(JSON.stringify(value))} |`);
   }
+  const profile = input.referenceProfile;
+  lines.push(
+    "",
+    profile
+      ? `Drift reference profile: ${profile.rows} rows (${profile.source === "artifact" ? "the training split" : `a ${profile.source} reference given at registration`}), columns ${profile.columns.map((column) => `\`${column}\``).join(", ")}.`
+      : "No drift reference profile: live drift is not watched for this version.",
+  );
   lines.push("", "## Metrics (test split)", "");
   const entries = Object.entries(metrics);
   if (entries.length === 0) lines.push("No metrics were recorded.");

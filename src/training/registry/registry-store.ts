@@ -4,14 +4,29 @@ import { randomId } from "../../core/ids.js";
 import { attempt } from "../../storage/errors.js";
 import { byteOrder, type StorageDialect } from "../../storage/ordering.js";
 import type { Database, ModelAliasHistoryTable, ModelVersionsTable } from "../../storage/schema.js";
-import type { AliasChange, ArtifactFormat, ModelTask, ModelVersion } from "./types.js";
+import type { AliasChange, ArtifactFormat, ModelTask, ModelVersion, ReferenceProfileSummary } from "./types.js";
 
-/** The registry's three tables. Every method filters on the namespace: no cross-tenant read. */
-export type VersionRow = Omit<ModelVersion, "aliases">;
+/** The registry's tables. Every method filters on the namespace: no cross-tenant read. */
+export type VersionRow = Omit<ModelVersion, "aliases" | "referenceProfile">;
+
+/** A drift reference profile stored with its version (the profile is JSON-serializable). */
+export interface StoredReferenceProfile {
+  source: ReferenceProfileSummary["source"];
+  rows: number;
+  columns: string[];
+  profile: unknown;
+}
 
 export interface RegistryStore {
-  /** Inserts; false when (namespace, name, version) exists (a concurrent registration took it). */
-  insertVersion(row: VersionRow): Promise<boolean>;
+  /**
+   * Inserts the version (and its reference profile, in the same transaction); false when
+   * (namespace, name, version) exists (a concurrent registration took it).
+   */
+  insertVersion(row: VersionRow, reference?: StoredReferenceProfile): Promise<boolean>;
+  /** `name@version` → profile summary, for one model's versions or every model's. */
+  profileSummaries(namespace: string, name?: string): Promise<Map<string, ReferenceProfileSummary>>;
+  /** The stored profile JSON of one version, or undefined when it has none. */
+  referenceProfile(namespace: string, name: string, version: number): Promise<unknown>;
   latestVersionNumber(namespace: string, name: string): Promise<number>;
   getVersion(namespace: string, name: string, version: number): Promise<VersionRow | undefined>;
   deleteVersion(namespace: string, name: string, version: number): Promise<void>;
@@ -60,28 +75,44 @@ function toChange(row: Selectable<ModelAliasHistoryTable>): AliasChange {
 
 export function createRegistryStore(db: Kysely<Database>, dialect: StorageDialect): RegistryStore {
   return {
-    async insertVersion(row) {
+    async insertVersion(row, reference) {
       try {
         await attempt(
           "recording a model version",
           () =>
-            db
-              .insertInto("model_versions")
-              .values({
-                namespace: row.namespace,
-                name: row.name,
-                version: row.version,
-                created_at: row.createdAt,
-                created_by: row.createdBy,
-                sha256: row.sha256,
-                format: row.format,
-                task: row.task,
-                signature: row.signature === null ? null : JSON.stringify(row.signature),
-                metrics: JSON.stringify(row.metrics),
-                lineage: JSON.stringify(row.lineage),
-                card: row.card,
-              })
-              .execute(),
+            db.transaction().execute(async (trx) => {
+              await trx
+                .insertInto("model_versions")
+                .values({
+                  namespace: row.namespace,
+                  name: row.name,
+                  version: row.version,
+                  created_at: row.createdAt,
+                  created_by: row.createdBy,
+                  sha256: row.sha256,
+                  format: row.format,
+                  task: row.task,
+                  signature: row.signature === null ? null : JSON.stringify(row.signature),
+                  metrics: JSON.stringify(row.metrics),
+                  lineage: JSON.stringify(row.lineage),
+                  card: row.card,
+                })
+                .execute();
+              if (reference === undefined) return;
+              await trx
+                .insertInto("model_reference_profiles")
+                .values({
+                  namespace: row.namespace,
+                  name: row.name,
+                  version: row.version,
+                  source: reference.source,
+                  rows: reference.rows,
+                  columns: JSON.stringify(reference.columns),
+                  profile: JSON.stringify(reference.profile),
+                  created_at: row.createdAt,
+                })
+                .execute();
+            }),
           (violation) =>
             violation.kind === "unique" ? new ModelportError("MP_CONFLICT", "version exists") : undefined,
         );
@@ -90,6 +121,38 @@ export function createRegistryStore(db: Kysely<Database>, dialect: StorageDialec
         if (error instanceof ModelportError && error.code === "MP_CONFLICT") return false;
         throw error;
       }
+    },
+
+    async profileSummaries(namespace, name) {
+      let query = db
+        .selectFrom("model_reference_profiles")
+        .select(["name", "version", "source", "rows", "columns"])
+        .where("namespace", "=", namespace);
+      if (name !== undefined) query = query.where("name", "=", name);
+      const rows = await attempt("reading reference profile summaries", () => query.execute());
+      return new Map(
+        rows.map((row) => [
+          `${row.name}@${Number(row.version)}`,
+          {
+            source: row.source as ReferenceProfileSummary["source"],
+            rows: Number(row.rows),
+            columns: JSON.parse(row.columns) as string[],
+          },
+        ]),
+      );
+    },
+
+    async referenceProfile(namespace, name, version) {
+      const row = await attempt("reading a reference profile", () =>
+        db
+          .selectFrom("model_reference_profiles")
+          .select("profile")
+          .where("namespace", "=", namespace)
+          .where("name", "=", name)
+          .where("version", "=", version)
+          .executeTakeFirst(),
+      );
+      return row === undefined ? undefined : JSON.parse(row.profile);
     },
 
     async latestVersionNumber(namespace, name) {
@@ -119,12 +182,15 @@ export function createRegistryStore(db: Kysely<Database>, dialect: StorageDialec
 
     async deleteVersion(namespace, name, version) {
       await attempt("removing a model version", () =>
-        db
-          .deleteFrom("model_versions")
-          .where("namespace", "=", namespace)
-          .where("name", "=", name)
-          .where("version", "=", version)
-          .execute(),
+        db.transaction().execute(async (trx) => {
+          for (const table of ["model_reference_profiles", "model_versions"] as const)
+            await trx
+              .deleteFrom(table)
+              .where("namespace", "=", namespace)
+              .where("name", "=", name)
+              .where("version", "=", version)
+              .execute();
+        }),
       );
     },
 

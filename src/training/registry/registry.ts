@@ -16,6 +16,7 @@ import {
 } from "./artifact-files.js";
 import { generateModelCard } from "./model-card.js";
 import { checkPromotion, defaultPromotionThreshold, type GateDecision } from "./promotion-gate.js";
+import { type ReferenceInput, resolveReferenceProfile } from "./reference-profile.js";
 import { createRegistryStore, type VersionRow } from "./registry-store.js";
 import { flatMetrics, inferTask, parseLineage, parseSignature } from "./signature.js";
 import {
@@ -54,6 +55,11 @@ export interface RegisterOptions {
   /** The card's intended-use paragraph. */
   description?: string;
   actor?: string;
+  /**
+   * A drift reference profile for an artifact without reference-profile.json (an external ONNX
+   * file): a profile .json, or a .csv of reference rows named like the model's inputs.
+   */
+  reference?: ReferenceInput;
 }
 
 export interface PromoteOptions {
@@ -84,6 +90,8 @@ export interface ModelRegistry {
   listModels(): Promise<ModelListEntry[]>;
   promote(name: string, version: number, alias: string, options?: PromoteOptions): Promise<PromotionResult>;
   aliasHistory(name: string, alias?: string): Promise<AliasChange[]>;
+  /** The drift reference profile recorded with the version (JSON, see monitoring/drift), or undefined. */
+  referenceProfile(name: string, version: number): Promise<unknown>;
   /** Verifies the stored files against the recorded sha256 and returns what a runtime needs. */
   open(name: string, version: number): Promise<VerifiedArtifact>;
   directoryOf(name: string, version: number): string;
@@ -159,12 +167,14 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
   async function withAliases(rows: VersionRow[]): Promise<ModelVersion[]> {
     if (rows.length === 0) return [];
     const aliases = await store.aliases(namespace);
+    const profiles = await store.profileSummaries(namespace, rows.length === 1 ? rows[0]?.name : undefined);
     return rows.map((row) => ({
       ...row,
       aliases: [...aliases]
         .filter(([key, version]) => version === row.version && key.startsWith(`${row.name}@`))
         .map(([key]) => key.slice(row.name.length + 1))
         .sort(),
+      referenceProfile: profiles.get(`${row.name}@${row.version}`) ?? null,
     }));
   }
 
@@ -190,6 +200,8 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
       const labelsRef = (signatureJson as { labels?: unknown } | undefined)?.labels;
       if (typeof labelsRef === "string" && /^[A-Za-z0-9._-]+\.json$/.test(labelsRef))
         (signatureJson as { labels?: unknown }).labels = await readOptionalJson(join(staging, labelsRef));
+      // A regression artifact says `"labels": null`: it has none.
+      if (labelsRef === null) delete (signatureJson as { labels?: unknown }).labels;
       const signature = signatureJson === undefined ? null : parseSignature(signatureJson, "signature.json");
       if (format === "tfjs" && files.includes("preprocessor.json") && signature === null)
         throw new ModelportError(
@@ -203,6 +215,9 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
         "lineage",
       );
       const task = inferTask(signature, metrics);
+      const reference = await resolveReferenceProfile(staging, input.reference, signature);
+      const referenceProfile =
+        reference === undefined ? null : { source: reference.source, rows: reference.rows, columns: reference.columns };
       await makeReadOnly(staging);
       // Version numbers are max+1; a concurrent registration that wins the number makes us retry.
       for (let attempt = 0; attempt < 20; attempt++) {
@@ -219,6 +234,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
           metrics,
           lineage,
           description: input.description,
+          referenceProfile,
         });
         const row: VersionRow = {
           namespace,
@@ -234,7 +250,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
           lineage,
           card,
         };
-        if (!(await store.insertVersion(row))) continue;
+        if (!(await store.insertVersion(row, reference))) continue;
         const target = directoryOf(name, version);
         try {
           // A directory left by a crash before its row existed belongs to nobody.
@@ -253,7 +269,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
           target: `${name}@${version}`,
           details: { version, sha256, format, runId: lineage.runId ?? null },
         });
-        return { ...row, aliases: [] };
+        return { ...row, aliases: [], referenceProfile };
       }
       throw new ModelportError("MP_CONFLICT", `too many concurrent registrations of ${name}; try again`);
     } finally {
@@ -339,6 +355,8 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
     },
 
     aliasHistory: (name, alias) => store.history(namespace, validateModelName(name), alias),
+
+    referenceProfile: (name, version) => store.referenceProfile(namespace, validateModelName(name), version),
 
     async open(name, version) {
       const record = await get(name, version);

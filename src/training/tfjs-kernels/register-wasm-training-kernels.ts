@@ -1,9 +1,11 @@
 import {
   BatchMatMul,
+  Cast,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   engine,
   getKernel,
+  Identity,
   type KernelConfig,
   MaxPoolGrad,
   registerKernel,
@@ -15,15 +17,16 @@ import { ensureWasmBackend } from "../../runtimes/tfjs/wasm-backend.js";
 import { createBatchMatMulKernel } from "./batch-mat-mul.js";
 import { createConv2dBackpropFilterKernel } from "./conv2d-backprop-filter.js";
 import { createConv2dBackpropInputKernel } from "./conv2d-backprop-input.js";
+import { createCastKernel, createIdentityKernel } from "./identity.js";
 import { createMaxPoolGradKernel } from "./max-pool-grad.js";
 import { createSumKernel } from "./sum.js";
 
 /**
  * Makes tfjs's wasm backend able (and fast enough) to train CNNs: adds the missing
- * `Conv2DBackpropFilter` and replaces four kernels whose 4.22 wasm versions are slow loops
- * (`Conv2DBackpropInput`, `BatchMatMul` with transposed operands, `MaxPoolGrad`, and `Sum` over
- * leading axes) with XNNPACK formulations or single-pass loops over the wasm heap; every case
- * they do not cover goes to the original kernel. The replacements are process-wide, like every
+ * `Conv2DBackpropFilter` and replaces kernels whose 4.22 wasm versions are slow loops or needless
+ * copies (`Conv2DBackpropInput`, `BatchMatMul` with transposed operands, `MaxPoolGrad`, `Sum` over
+ * leading axes, `Identity` and same-dtype `Cast`) with XNNPACK formulations, wasm SIMD loops over
+ * the heap or shared storage; every case they do not cover goes to the original kernel. The replacements are process-wide, like every
  * tfjs kernel registration; they also speed up inference (transposed matMuls in attention) and
  * compute the same values (tested against tfjs's CPU backend).
  */
@@ -36,8 +39,8 @@ type MarkedConfig = KernelConfig & { [marker]?: true };
 
 export interface WasmTrainingKernelOptions {
   /**
-   * Also replace the slow `Conv2DBackpropInput`, transposed `BatchMatMul`, `MaxPoolGrad` and
-   * leading-axis `Sum` kernels (default true). `false` registers only the missing
+   * Also replace the slow `Conv2DBackpropInput`, transposed `BatchMatMul`, `MaxPoolGrad`,
+   * leading-axis `Sum`, copying `Identity` and same-dtype `Cast` kernels (default true). `false` registers only the missing
    * `Conv2DBackpropFilter`; the benchmark uses it to show what the replacements contribute.
    */
   replaceSlowKernels?: boolean;
@@ -93,6 +96,8 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
     if (replace(MaxPoolGrad, (original) => createMaxPoolGradKernel(original, backendName)))
       report.replaced.push(MaxPoolGrad);
     if (replace(Sum, (original) => createSumKernel(original, backendName))) report.replaced.push(Sum);
+    if (replace(Identity, (original) => createIdentityKernel(original, backendName))) report.replaced.push(Identity);
+    if (replace(Cast, (original) => createCastKernel(original, backendName))) report.replaced.push(Cast);
   }
   return report;
 }

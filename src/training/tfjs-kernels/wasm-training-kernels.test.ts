@@ -171,7 +171,14 @@ describe("wasm training kernels", () => {
     await ensureWasmBackend();
     const first = registerWasmTrainingKernels();
     assert.deepEqual(first.added, ["Conv2DBackpropFilter"]);
-    assert.deepEqual(first.replaced.sort(), ["BatchMatMul", "Conv2DBackpropInput", "MaxPoolGrad", "Sum"]);
+    assert.deepEqual(first.replaced.sort(), [
+      "BatchMatMul",
+      "Cast",
+      "Conv2DBackpropInput",
+      "Identity",
+      "MaxPoolGrad",
+      "Sum",
+    ]);
   });
 
   it("is idempotent", () => {
@@ -203,7 +210,7 @@ describe("wasm training kernels", () => {
     it("gives the same result with every formulation", async () => {
       await ensureWasmBackend();
       const backend = tf.backend() as unknown as KernelBackend;
-      const methods: FilterGradientMethod[] = ["transposed-conv", "input-as-filter", "im2col"];
+      const methods: FilterGradientMethod[] = ["simd", "transposed-conv", "input-as-filter", "im2col"];
       for (const c of convCases) {
         const dyShape = outputShape(c.x, c.filter, c.strides, c.pad);
         const x = tf.tensor(randomValues(sizeOf(c.x), 3), c.x);

@@ -74,6 +74,11 @@ export interface TrackingStore {
   createRun(tenantId: string, input?: CreateRunInput): Promise<RunRecord>;
   /** queued → running; sets started_at. */
   startRun(tenantId: string, runId: string): Promise<RunRecord>;
+  /**
+   * A fresh attempt of a queued job's run: drops the metrics and artifacts an interrupted attempt
+   * logged and sets the status (`running` when an attempt starts, `queued` when it is put back).
+   */
+  resetRun(tenantId: string, runId: string, status: "queued" | "running"): Promise<RunRecord>;
   /** Sets the final status, ended_at and the duration since started_at (or created_at). */
   finishRun(
     tenantId: string,
@@ -210,6 +215,38 @@ export function createTrackingStore(options: TrackingStoreOptions): TrackingStor
           .where("tenant_id", "=", tenantId)
           .where("id", "=", runId)
           .execute(),
+      );
+      return getRun(tenantId, runId);
+    },
+
+    async resetRun(tenantId, runId, status) {
+      await getRun(tenantId, runId);
+      await attempt("resetting a run", () =>
+        db.transaction().execute(async (trx) => {
+          await trx
+            .deleteFrom("training_run_metrics")
+            .where("tenant_id", "=", tenantId)
+            .where("run_id", "=", runId)
+            .execute();
+          await trx
+            .deleteFrom("training_run_artifacts")
+            .where("tenant_id", "=", tenantId)
+            .where("run_id", "=", runId)
+            .execute();
+          await trx
+            .updateTable("training_runs")
+            .set({
+              status,
+              started_at: status === "running" ? now() : null,
+              ended_at: null,
+              duration_ms: null,
+              error: null,
+              exit_code: null,
+            })
+            .where("tenant_id", "=", tenantId)
+            .where("id", "=", runId)
+            .execute();
+        }),
       );
       return getRun(tenantId, runId);
     },

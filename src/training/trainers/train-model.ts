@@ -2,13 +2,14 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { ModelportError } from "../../core/errors.js";
+import { createProfileBuilder, type FeatureSpec, type ReferenceProfile } from "../../monitoring/drift/index.js";
 import { fileSaveHandler } from "../../runtimes/tfjs/file-io.js";
 import { splitVersion } from "../datasets/dataset-store.js";
 import { createSeededRandom } from "../datasets/seeded-random.js";
 import { evaluateClassification, evaluateRegression, summarizeMetrics } from "../evaluation/evaluate.js";
 import type { Label } from "../evaluation/labels.js";
 import { augmentBatch } from "../preprocessing/augment.js";
-import { fitPreprocessor } from "../preprocessing/preprocessor.js";
+import { fitPreprocessor, type Preprocessor } from "../preprocessing/preprocessor.js";
 import { ensureWasmTrainingBackend } from "../tfjs-kernels/register-wasm-training-kernels.js";
 import { buildSignature } from "./signature.js";
 import { buildModel, templateDefaults, templatePreprocessing } from "./templates.js";
@@ -48,6 +49,46 @@ function optimizerOf(hp: TrainModelResult["hyperparameters"]): tf.Optimizer {
   }
 }
 
+/**
+ * The drift reference (monitoring/drift): the raw training-split inputs as clients send them (each
+ * model input typed per the dataset schema) and the model's predictions on that split, summarized
+ * so no training row is kept. Written as reference-profile.json; the registry records it.
+ */
+function trainingSplitProfile(options: {
+  dataset: TrainModelOptions["dataset"];
+  preprocessor: Preprocessor;
+  rows: readonly number[];
+  /** Model outputs on those rows: [rows × classes] probabilities, or [rows] values for regression. */
+  outputs: Float32Array;
+  classes: number;
+}): ReferenceProfile {
+  const { dataset, preprocessor, rows, outputs, classes } = options;
+  const { columns, rows: cells } = dataset.table;
+  const types = new Map(dataset.version.schema.columns.map((column) => [column.name, column.type]));
+  const features: FeatureSpec[] = preprocessor.inputColumns.map((name) => ({
+    name,
+    type: types.get(name) ?? "numeric",
+  }));
+  const prediction = classes > 0 ? "label" : "prediction";
+  const builder = createProfileBuilder({
+    features,
+    prediction: { name: prediction, type: classes > 0 ? "categorical" : "numeric" },
+  });
+  const indexes = features.map((feature) => [feature.name, columns.indexOf(feature.name)] as const);
+  rows.forEach((rowIndex, i) => {
+    const row: Record<string, unknown> = {};
+    for (const [name, index] of indexes) row[name] = cells[rowIndex]?.[index];
+    if (classes > 0) {
+      let best = 0;
+      for (let c = 1; c < classes; c++)
+        if ((outputs[i * classes + c] as number) > (outputs[i * classes + best] as number)) best = c;
+      row[prediction] = preprocessor.decodeLabel(best);
+    } else row[prediction] = outputs[i];
+    builder.addRow(row);
+  });
+  return builder.finish();
+}
+
 async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
 }
@@ -57,7 +98,7 @@ async function writeJson(path: string, value: unknown): Promise<void> {
  * 10% by default), preprocessing fitted on the training rows only, seeded initial weights and
  * shuffles, early stopping on validation loss, then evaluation on the test split. Writes the
  * artifact directory (model.json + weights.bin, preprocessor.json, signature.json,
- * metrics.json, labels.json) and returns what it did.
+ * metrics.json, labels.json, reference-profile.json) and returns what it did.
  */
 export async function trainModel(options: TrainModelOptions): Promise<TrainModelResult> {
   const started = performance.now();
@@ -171,6 +212,16 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
     await writeJson(join(outputDir, "preprocessor.json"), preprocessor.toJSON());
     await writeJson(join(outputDir, "signature.json"), buildSignature(template, preprocessor));
     await writeJson(join(outputDir, "labels.json"), labels);
+    await writeJson(
+      join(outputDir, "reference-profile.json"),
+      trainingSplitProfile({
+        dataset,
+        preprocessor,
+        rows: split.train,
+        outputs: predictAll(model, train, width),
+        classes,
+      }),
+    );
     const splitSizes = { train: train.rows, validation: validation?.rows ?? 0, test: test.rows };
     await writeJson(join(outputDir, "metrics.json"), {
       metrics,

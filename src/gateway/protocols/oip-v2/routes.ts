@@ -2,7 +2,7 @@ import type { Context, Hono } from "hono";
 import type { RateLimiter } from "../../../commerce/limits/limiter.js";
 import { ModelportError } from "../../../core/errors.js";
 import type { BudgetPort, MeteringPort } from "../../../core/metering.js";
-import type { OipInferRequest } from "../../../core/oip-types.js";
+import type { OipInferRequest, OipTensor } from "../../../core/oip-types.js";
 import { validateTensor } from "../../../core/tensors.js";
 import type { GatewayEnv } from "../../context.js";
 import type { EndpointRegistry } from "../../endpoint-registry.js";
@@ -11,6 +11,21 @@ import { admit, reserveBudget } from "../../stages/admission.js";
 import { readJsonBody } from "../../stages/json-body.js";
 import { stickyKeyFor } from "../../sticky-key.js";
 import { waitedOn } from "../../upstream-time.js";
+
+/**
+ * Sees every successful prediction: raw inputs as sent, outputs as returned, and the version that
+ * answered (drift windows, monitoring/drift-watch). Called on the request path, so it must only
+ * update memory; a throw is reported through `onPredictObserverError` and never fails the request.
+ */
+export interface PredictObserver {
+  observe(observation: {
+    endpoint: string;
+    target: string;
+    modelVersion: string | undefined;
+    inputs: readonly OipTensor[];
+    outputs: readonly OipTensor[];
+  }): void;
+}
 
 export interface OipRoutesDeps {
   endpoints: EndpointRegistry;
@@ -23,6 +38,8 @@ export interface OipRoutesDeps {
   onLimiterError?: (error: unknown) => void;
   metering?: MeteringPort | undefined;
   budgets?: BudgetPort | undefined;
+  drift?: PredictObserver | undefined;
+  onPredictObserverError?: ((error: unknown) => void) | undefined;
 }
 
 function parseInferRequest(body: unknown): OipInferRequest {
@@ -112,6 +129,7 @@ export function registerOipRoutes(app: Hono<GatewayEnv>, deps: OipRoutesDeps): v
       stickyKey: stickyKeyFor(c, endpoint, undefined),
       signal: c.req.raw.signal,
       requestId: c.get("requestId"),
+      trace: c.get("trace"),
     };
     const routedAt = performance.now();
     const result = await router.execute(endpoint.route, routing, (target, context) => {
@@ -135,8 +153,22 @@ export function registerOipRoutes(app: Hono<GatewayEnv>, deps: OipRoutesDeps): v
       );
       c.set("costMicros", metered.costMicros);
     }
+    if (deps.drift) {
+      try {
+        deps.drift.observe({
+          endpoint: endpoint.name,
+          target: result.target.id,
+          modelVersion: result.value.model_version,
+          inputs: request.inputs,
+          outputs: result.value.outputs,
+        });
+      } catch (error) {
+        deps.onPredictObserverError?.(error);
+      }
+    }
     const label = result.value.outputs.find((output) => output.name === "label")?.data[0];
     if (typeof label === "string" || typeof label === "number") c.set("predictedLabel", label);
+    if (result.value.model_version) c.set("modelVersion", result.value.model_version);
     return c.json({
       model_name: endpoint.name,
       model_version: result.value.model_version ?? "1",

@@ -6,12 +6,14 @@ import type { BudgetPort, MeteredUsage, MeteringContext, MeteringPort } from "..
 import type { CompletionUsage } from "../../../core/openai-types.js";
 import type { GuardProvider, PrivacyFilters } from "../../../core/privacy.js";
 import type { Metrics } from "../../../monitoring/metrics.js";
+import { type ResponseCache, serveCached } from "../../cache/index.js";
 import type { GatewayEnv, RequestUsage, StreamOutcome } from "../../context.js";
 import type { EndpointRegistry } from "../../endpoint-registry.js";
 import type { Router } from "../../resilience/router.js";
 import { admit, promptCharacters, reserveBudget } from "../../stages/admission.js";
 import { readJsonBody } from "../../stages/json-body.js";
 import { answerForLog, filterChatMessages, restoreChunks, restoreCompletion } from "../../stages/privacy-filter.js";
+import { guardStreamedAnswer } from "../../stages/stream-echo-guard.js";
 import { stickyKeyFor } from "../../sticky-key.js";
 import { waitedOn } from "../../upstream-time.js";
 import { encodeEmbeddings } from "./embedding-encoding.js";
@@ -33,6 +35,8 @@ export interface OpenAIRoutesDeps {
   metering?: MeteringPort | undefined;
   budgets?: BudgetPort | undefined;
   onMeteringError?: (error: unknown) => void;
+  /** Opt-in per endpoint (`cache`): non-streamed chat completions and embeddings. */
+  responseCache?: ResponseCache | undefined;
 }
 
 /** Token metrics for a request once its usage is known. */
@@ -108,6 +112,7 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
       stickyKey: stickyKeyFor(c, endpoint, request.user),
       signal: c.req.raw.signal,
       requestId: c.get("requestId"),
+      trace: c.get("trace"),
     };
 
     const timing = { waitMs: 0 };
@@ -148,7 +153,15 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
             : Promise.resolve(undefined);
         return metered;
       };
-      const body = chatChunksToSse(filter ? restoreChunks(started.stream, filter) : started.stream, {
+      // The system-prompt echo check sees the upstream's chunks, before pseudonyms are restored.
+      const streamGuard = guards?.checkStream?.(request);
+      const requestFindings = c.get("guardFindings") ?? [];
+      const answer = streamGuard
+        ? guardStreamedAnswer(started.stream, streamGuard, (findings) =>
+            c.set("guardFindings", [...requestFindings, ...findings]),
+          )
+        : started.stream;
+      const body = chatChunksToSse(filter ? restoreChunks(answer, filter) : answer, {
         onChunk: (chunk) => {
           const delta = chunk.choices[0]?.delta.content;
           if (typeof delta === "string") delivered += delta;
@@ -178,18 +191,22 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
       return new Response(body, { status: 200, headers: sseHeaders });
     }
 
-    const routedAt = performance.now();
-    const result = await router.execute(endpoint.route, routing, (target, context) => {
-      if (!target.runtime.chat) throw new ModelportError("MP_UNSUPPORTED", `${target.id} cannot serve chat`);
-      timing.waitMs = 0;
-      return target.runtime.chat({ ...request, model: target.model }, { ...context, timing });
+    let routedAt = performance.now();
+    const result = await serveCached(deps.responseCache, c, endpoint, request, () => {
+      routedAt = performance.now();
+      return router.execute(endpoint.route, routing, (target, context) => {
+        if (!target.runtime.chat) throw new ModelportError("MP_UNSUPPORTED", `${target.id} cannot serve chat`);
+        timing.waitMs = 0;
+        return target.runtime.chat({ ...request, model: target.model }, { ...context, timing });
+      });
     });
-    c.set("upstreamMs", waitedOn(timing, result.upstreamMs, routedAt));
+    c.set("upstreamMs", result.cached ? 0 : waitedOn(timing, result.upstreamMs, routedAt));
     c.set("target", result.target.id);
     const answer = result.value.choices.map((choice) => choice.message.content ?? "").join("");
     const context = meteringContext(c, endpoint.name, result.target.id, "ok");
     let usage = reportedUsage(result.value.usage);
-    if (deps.metering && context) {
+    // An unbilled cache hit writes no usage record; its budget reservation is released (cost 0).
+    if (deps.metering && context && result.billable) {
       // Durable before the response leaves: a completed answer is never unbilled.
       const metered = await deps.metering.recordChat(context, {
         reported: result.value.usage,
@@ -239,19 +256,23 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
       stickyKey: stickyKeyFor(c, endpoint, request.user),
       signal: c.req.raw.signal,
       requestId: c.get("requestId"),
+      trace: c.get("trace"),
     };
-    const routedAt = performance.now();
+    let routedAt = performance.now();
     const timing = { waitMs: 0 };
-    const result = await router.execute(endpoint.route, routing, (target, context) => {
-      if (!target.runtime.embed) throw new ModelportError("MP_UNSUPPORTED", `${target.id} cannot embed`);
-      timing.waitMs = 0;
-      return target.runtime.embed({ ...request, model: target.model }, { ...context, timing });
+    const result = await serveCached(deps.responseCache, c, endpoint, request, () => {
+      routedAt = performance.now();
+      return router.execute(endpoint.route, routing, (target, context) => {
+        if (!target.runtime.embed) throw new ModelportError("MP_UNSUPPORTED", `${target.id} cannot embed`);
+        timing.waitMs = 0;
+        return target.runtime.embed({ ...request, model: target.model }, { ...context, timing });
+      });
     });
-    c.set("upstreamMs", waitedOn(timing, result.upstreamMs, routedAt));
+    c.set("upstreamMs", result.cached ? 0 : waitedOn(timing, result.upstreamMs, routedAt));
     c.set("target", result.target.id);
     let inputTokens = result.value.usage?.prompt_tokens ?? 0;
     const context = meteringContext(c, endpoint.name, result.target.id, "ok");
-    if (deps.metering && context) {
+    if (deps.metering && context && result.billable) {
       const metered = await deps.metering.recordEmbeddings(context, { reported: result.value.usage, request });
       inputTokens = metered.inputTokens;
       c.set("costMicros", metered.costMicros);

@@ -55,9 +55,9 @@ function findIpv6(text: string, out: PiiCandidate[]): void {
     while (end < text.length && end - start < 46 && (hexOrColon(text.charCodeAt(end)) || text.charCodeAt(end) === 46))
       end++;
     scannedUntil = end;
-    let colons = 0;
-    for (let index = start; index < end && colons < 2; index++) if (text.charCodeAt(index) === 58) colons++;
-    if (colons < 2) {
+    // Seven colons, six before an IPv4 tail, or a "::": a run without (a time such as 10:30:00)
+    // cannot become an address by trimming, so it is dropped before any string is made.
+    if (!plausibleIpv6Run(text, start, end)) {
       colon = text.indexOf(":", Math.max(colon + 1, end));
       continue;
     }
@@ -73,7 +73,12 @@ function findIpv6(text: string, out: PiiCandidate[]): void {
     const after = start + candidate.length < text.length ? text.charCodeAt(start + candidate.length) : 32;
     const isolated =
       !/[0-9A-Za-z_]/.test(String.fromCharCode(before)) && !/[0-9A-Za-z_]/.test(String.fromCharCode(after));
-    if (isolated && candidate.split(":").length >= 3 && /[0-9a-f]/i.test(candidate) && isIPv6(candidate)) {
+    if (
+      isolated &&
+      plausibleIpv6Run(candidate, 0, candidate.length) &&
+      /[0-9a-f]/i.test(candidate) &&
+      isIPv6(candidate)
+    ) {
       out.push({
         type: "IP_ADDRESS",
         start,
@@ -83,4 +88,18 @@ function findIpv6(text: string, out: PiiCandidate[]): void {
     }
     colon = text.indexOf(":", Math.max(colon + 1, end));
   }
+}
+
+/**
+ * A cheap shape test before node:net's validator: an IPv6 address has eight groups (seven colons),
+ * six plus an IPv4 tail (six colons), or a "::".
+ */
+function plausibleIpv6Run(text: string, start: number, end: number): boolean {
+  let colons = 0;
+  for (let index = start; index < end; index++) {
+    if (text.charCodeAt(index) !== 58) continue;
+    if (index > start && text.charCodeAt(index - 1) === 58) return true;
+    colons++;
+  }
+  return colons >= 6;
 }

@@ -44,26 +44,46 @@ interface Token {
   start: number;
   end: number;
   word: string;
-  lower: string;
+  /**
+   * The word as the lookup sets hold it: capitalised ("Smith", "Mcdonald", "O'brien"). Most tokens
+   * already are, so only the rare ones with an inner capital are re-cased (this runs for every
+   * capitalised word of the text: no allocation on the common path).
+   */
+  key: string;
+}
+
+const capitalise = (word: string) => word.charAt(0).toUpperCase() + word.slice(1).toLowerCase();
+const capitalisedSet = (words: Iterable<string>): ReadonlySet<string> => new Set(Array.from(words, capitalise));
+
+/** The lookup sets, keyed like Token.key. */
+const titleKeys = capitalisedSet(titles);
+const nonNameKeys = capitalisedSet(capitalisedNonNames);
+const ambiguousKeys = capitalisedSet(ambiguousEnglishFirstNames);
+const surnameKeys = capitalisedSet(commonEnglishSurnames);
+let firstNameKeys: ReadonlySet<string> | undefined;
+
+function tokenKey(word: string): string {
+  for (let index = 1; index < word.length; index++) {
+    const code = word.charCodeAt(index);
+    if (code < 97 || code > 122) return capitalise(word);
+  }
+  return word;
 }
 
 export function createEnglishPersonRecognizer(): PiiRecognizer {
-  const firstNames = englishFirstNames();
+  firstNameKeys ??= capitalisedSet(englishFirstNames());
+  const firstNames = firstNameKeys;
   return {
     name: "person-en",
     types: ["PERSON"],
     find(text, out: PiiCandidate[]) {
-      const tokens: Token[] = [];
-      for (const match of text.matchAll(tokenPattern)) {
-        const start = match.index ?? 0;
-        tokens.push({ start, end: start + match[0].length, word: match[0], lower: match[0].toLowerCase() });
-      }
+      const tokens = tokenize(text);
       let index = 0;
       while (index < tokens.length) {
         const token = tokens[index] as Token;
         const consumed =
-          (titles.has(token.lower) ? fromTitle(text, tokens, index, out) : 0) ||
-          (firstNames.has(token.lower) && !capitalisedNonNames.has(token.lower)
+          (titleKeys.has(token.key) ? fromTitle(text, tokens, index, out) : 0) ||
+          (firstNames.has(token.key) && !nonNameKeys.has(token.key)
             ? fromFirstName(text, tokens, index, firstNames, out)
             : 0) ||
           fromCue(text, tokens, index, out) ||
@@ -72,6 +92,27 @@ export function createEnglishPersonRecognizer(): PiiRecognizer {
       }
     },
   };
+}
+
+const isTokenChar = (code: number) =>
+  (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 39 || code === 45 || code === 0x2019;
+
+/**
+ * The capitalised words of the text. `test` instead of `exec`: no match object per word (there are
+ * tens of thousands per megabyte of prose). A match's start is found by walking back from its end
+ * over word characters, which stops exactly where the pattern's lookbehind does.
+ */
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  const pattern = new RegExp(tokenPattern.source, "g");
+  while (pattern.test(text)) {
+    const end = pattern.lastIndex;
+    let start = end - 1;
+    while (start > 0 && isTokenChar(text.charCodeAt(start - 1))) start--;
+    const word = text.slice(start, end);
+    tokens.push({ start, end, word, key: tokenKey(word) });
+  }
+  return tokens;
 }
 
 /** Tokens after `index` joined by a single space (or ". " after an initial), at most `max`. */
@@ -83,7 +124,7 @@ function followingNameTokens(text: string, tokens: Token[], index: number, max: 
     const gap = text.slice(previous.end, token.start);
     const initialGap = previous.word.length === 1 && gap === ". ";
     if (gap !== " " && !initialGap) break;
-    if (capitalisedNonNames.has(token.lower) || titles.has(token.lower)) break;
+    if (nonNameKeys.has(token.key) || titleKeys.has(token.key)) break;
     count++;
     previous = token;
   }
@@ -99,7 +140,7 @@ function fromTitle(text: string, tokens: Token[], index: number, out: PiiCandida
   const first = tokens[index + 1];
   if (!first) return 0;
   const gap = text.slice(title.end, first.start);
-  if (!/^\.? $/.test(gap) || capitalisedNonNames.has(first.lower)) return 0;
+  if (!/^\.? $/.test(gap) || nonNameKeys.has(first.key)) return 0;
   const extra = followingNameTokens(text, tokens, index + 1, 2);
   const last = tokens[index + 1 + extra] as Token;
   emit(out, first.start, last.end, 0.9);
@@ -116,10 +157,10 @@ function fromFirstName(
   const first = tokens[index] as Token;
   const extra = followingNameTokens(text, tokens, index, 2);
   const last = tokens[index + extra] as Token;
-  const ambiguous = ambiguousEnglishFirstNames.has(first.lower);
+  const ambiguous = ambiguousKeys.has(first.key);
   const cue = hasCue(text, first.start, last.end);
   if (extra > 0) {
-    const surnameKnown = commonEnglishSurnames.has(last.lower) || firstNames.has(last.lower);
+    const surnameKnown = surnameKeys.has(last.key) || firstNames.has(last.key);
     const score = (ambiguous ? 0.6 : 0.8) + (surnameKnown ? 0.1 : 0) + (cue ? 0.15 : 0);
     emit(out, first.start, last.end, score);
     return 1 + extra;
@@ -134,7 +175,7 @@ function fromFirstName(
 /** A cue right before a capitalised run that no list knows: "My name is Oluwaseun Adeyemi". */
 function fromCue(text: string, tokens: Token[], index: number, out: PiiCandidate[]): number {
   const first = tokens[index] as Token;
-  if (capitalisedNonNames.has(first.lower) || first.word.length < 2) return 0;
+  if (first.word.length < 2 || nonNameKeys.has(first.key)) return 0;
   if (!strongCueBefore(text, first.start)) return 0;
   const extra = followingNameTokens(text, tokens, index, 2);
   const last = tokens[index + extra] as Token;
@@ -146,11 +187,9 @@ function fromCue(text: string, tokens: Token[], index: number, out: PiiCandidate
 function fromSurname(text: string, tokens: Token[], index: number, out: PiiCandidate[]): number {
   const first = tokens[index] as Token;
   const second = tokens[index + 1];
-  if (!second || capitalisedNonNames.has(first.lower) || first.word.length < 2) return 0;
-  if (second.start !== first.end + 1 || text.charCodeAt(first.end) !== 32 || !commonEnglishSurnames.has(second.lower)) {
-    return 0;
-  }
-  if (capitalisedNonNames.has(second.lower)) return 0;
+  // Position checks first: they reject almost every token without a set lookup.
+  if (!second || second.start !== first.end + 1 || text.charCodeAt(first.end) !== 32 || first.word.length < 2) return 0;
+  if (!surnameKeys.has(second.key) || nonNameKeys.has(first.key) || nonNameKeys.has(second.key)) return 0;
   const score = startsSentence(text, first.start) ? 0.55 : 0.7;
   emit(out, first.start, second.end, score + (hasCue(text, first.start, second.end) ? 0.15 : 0));
   return 2;
@@ -177,6 +216,8 @@ const strongCueLastWords = new Set([
   "name's",
 ]);
 
+const cueLastLetters = new Set(Array.from(strongCueLastWords, (word) => word.charCodeAt(word.length - 1)));
+
 function strongCueBefore(text: string, start: number): boolean {
   let end = start;
   for (let code = text.charCodeAt(end - 1); end > 0 && end > start - 6; code = text.charCodeAt(end - 1)) {
@@ -189,7 +230,9 @@ function strongCueBefore(text: string, start: number): boolean {
     if (!letter) break;
     begin--;
   }
-  if (end - begin < 2 || !strongCueLastWords.has(text.slice(begin, end).toLowerCase())) return false;
+  // Every cue word ends in one of these letters: most words are rejected before any slicing.
+  if (end - begin < 2 || !cueLastLetters.has(text.charCodeAt(end - 1) | 32)) return false;
+  if (!strongCueLastWords.has(text.slice(begin, end).toLowerCase())) return false;
   return strongCue.test(text.slice(Math.max(0, start - 24), start));
 }
 

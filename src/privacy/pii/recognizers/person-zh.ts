@@ -10,7 +10,6 @@ import type { PiiCandidate, PiiRecognizer } from "../types.js";
  *     verb or particle (张伟明说 …) (0.6).
  * The title or cue is not part of the span. All scans are single passes over bounded windows.
  */
-const cjk = /[\u3400-\u9fff]/;
 const prefixCue =
   /(?:姓名是|姓名|名字|我叫|我是|叫做|名叫|联系人|收件人|收货人|寄件人|申请人|负责人|经办人|法定代表人|法人代表|代表人|患者|病人|客户|签名|乘客|持卡人|户名|开户人|借款人|担保人|被保险人|投保人|业主|租客|房东|员工|学生)/g;
 const titleSuffix =
@@ -29,12 +28,33 @@ const particleStarts = new Set(
 );
 const afterNoCue =
   /^(?:说|表示|告诉|认为|是|在|和|与|的|今天|昨天|已经|也|去|来|问|回答|打电话|发|负责|提出|指出|同意|曾|将|要|会|正在|刚|还|就|都|又|对|向|给|被|把|让|跟|，|。|、|；|！|？|：)/;
-const boundaryBefore = /(?:^|[^\u3400-\u9fff]|[和与跟给让请问对把被由是找向叫])$/;
-const compoundFirstChars = new Set(chineseCompoundSurnames.map((surname) => surname[0] ?? ""));
+/** Particles after which a name may start although the character before it is Chinese. */
+const boundaryParticles = codeSet("和与跟给让请问对把被由是找向叫");
+
+// The per-character checks below run for every Chinese character of the text, so they compare
+// UTF-16 codes (every listed character is in the BMP) instead of making one-character strings.
+function codeSet(characters: Iterable<string>): ReadonlySet<number> {
+  return new Set(Array.from(characters, (character) => character.charCodeAt(0)));
+}
+const isCjk = (code: number) => code >= 0x3400 && code <= 0x9fff;
+const compoundFirstCodes = codeSet(chineseCompoundSurnames.map((surname) => surname[0] ?? ""));
+const singleSurnameCodes = codeSet(chineseSingleSurnames);
+const givenNameCodes = codeSet(chineseGivenNameChars);
+const stopCodes = codeSet(stopChars);
+/** First characters of the titles that end a name early (王明先生). */
+const shortTitleFirstCodes = codeSet("先女小老经");
 
 function surnameLength(text: string, at: number): number {
-  if (compoundFirstChars.has(text[at] ?? "") && chineseCompoundSurnames.includes(text.slice(at, at + 2))) return 2;
-  return chineseSingleSurnames.has(text[at] ?? "") ? 1 : 0;
+  const code = text.charCodeAt(at);
+  if (compoundFirstCodes.has(code) && chineseCompoundSurnames.includes(text.slice(at, at + 2))) return 2;
+  return singleSurnameCodes.has(code) ? 1 : 0;
+}
+
+/** True where a name may start: the text start, a non-Chinese character or a particle before it. */
+function boundaryBefore(text: string, at: number): boolean {
+  if (at === 0) return true;
+  const code = text.charCodeAt(at - 1);
+  return !isCjk(code) || boundaryParticles.has(code);
 }
 
 /** Length of the name starting at `at` (surname + up to two given characters), 0 if none. */
@@ -43,10 +63,14 @@ function nameAt(text: string, at: number, maxGiven: number, limit = text.length)
   if (surname === 0) return 0;
   let given = 0;
   while (given < maxGiven && at + surname + given < limit) {
-    const ch = text[at + surname + given] ?? "";
-    if (!cjk.test(ch) || stopChars.has(ch)) break;
+    const code = text.charCodeAt(at + surname + given);
+    if (!isCjk(code) || stopCodes.has(code)) break;
     // A title right after one given character ends the name: 王明先生.
-    if (given >= 1 && /^(?:先生|女士|小姐|老师|经理)/.test(text.slice(at + surname + given, at + surname + given + 2)))
+    if (
+      given >= 1 &&
+      shortTitleFirstCodes.has(code) &&
+      /^(?:先生|女士|小姐|老师|经理)/.test(text.slice(at + surname + given, at + surname + given + 2))
+    )
       break;
     given++;
   }
@@ -105,11 +129,10 @@ function findWithoutCue(text: string, from: number, to: number, scanFrom: number
     if (at < next) continue;
     const surname = surnameLength(text, at);
     if (surname === 0) continue;
-    const g1 = text[at + surname] ?? "";
-    const g2 = text[at + surname + 1] ?? "";
-    if (!chineseGivenNameChars.has(g1) || !chineseGivenNameChars.has(g2)) continue;
+    if (!givenNameCodes.has(text.charCodeAt(at + surname)) || !givenNameCodes.has(text.charCodeAt(at + surname + 1)))
+      continue;
     const end = at + surname + 2;
-    if (!boundaryBefore.test(text.slice(Math.max(0, at - 1), at))) continue;
+    if (!boundaryBefore(text, at)) continue;
     if (!afterNoCue.test(text.slice(end, end + 3))) continue;
     out.push({ type: "PERSON", start: at, end, score: 0.6 });
     next = end;

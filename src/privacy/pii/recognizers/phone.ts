@@ -42,6 +42,23 @@ const cnMobile = /^1(?:3[0-9]|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8[0-9]|9[0-35-9])[
 // Area codes: 010 and 02X are three digits, the others 0[3-9]XX four; local numbers start 2-8.
 const cnLandline = /^(?:0(?:10|2[0-9])[2-8][0-9]{7}|0[3-9][0-9]{2}[2-8][0-9]{6,7})$/;
 
+/**
+ * libphonenumber's validation costs ~20 µs a call and the same numbers recur in logs, mail threads
+ * and signatures: remember the last verdicts (bounded; cleared when full, so memory stays small).
+ */
+const validationMemo = new Map<string, boolean>();
+const validationMemoSize = 4_096;
+
+function validInternational(international: string): boolean {
+  let valid = validationMemo.get(international);
+  if (valid === undefined) {
+    valid = parsePhoneNumberFromString(international)?.isValid() === true;
+    if (validationMemo.size >= validationMemoSize) validationMemo.clear();
+    validationMemo.set(international, valid);
+  }
+  return valid;
+}
+
 interface Group {
   start: number;
   end: number;
@@ -156,8 +173,7 @@ function classify(text: string, start: number, end: number): Classification | un
     const international = `+${raw.startsWith("+") ? digits : digits.slice(2)}`;
     if (international.startsWith("+86") && cnMobile.test(international.slice(3)))
       return { score: hasContext() ? 1 : 0.9 };
-    const parsed = parsePhoneNumberFromString(international);
-    if (parsed?.isValid()) return { score: hasContext() ? 1 : 0.85 };
+    if (validInternational(international)) return { score: hasContext() ? 1 : 0.85 };
     return undefined;
   }
   // Chinese mobile: contiguous or grouped 3-4-4.

@@ -39,6 +39,7 @@ const prefixedPattern = new RegExp(
   `(?<![A-Za-z0-9_\\-])(?:${prefixed.map((entry) => `(${entry.source})`).join("|")})(?![A-Za-z0-9_\\-])`,
   "g",
 );
+const markerPattern = /eyJ|-----BEGIN|hooks\.slack\.com/g;
 const slackWebhookPattern = /https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9_/]{20,120}/g;
 
 const pemBegin = /-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----/g;
@@ -65,14 +66,25 @@ export function createSecretRecognizer(): PiiRecognizer {
         const start = match.index ?? 0;
         out.push({ type: "SECRET", start, end: start + match[0].length, score: entry.score });
       }
-      if (text.includes("hooks.slack.com")) {
+      // One pass tells which of the rarer formats occur at all (three `includes` over text with
+      // CJK characters in it cost three slow scans).
+      const markers = new RegExp(markerPattern.source, "g");
+      let slack = false;
+      let jwt = false;
+      let pem = false;
+      for (let match = markers.exec(text); match !== null && !(slack && jwt && pem); match = markers.exec(text)) {
+        if (match[0] === "eyJ") jwt = true;
+        else if (match[0] === "-----BEGIN") pem = true;
+        else slack = true;
+      }
+      if (slack) {
         for (const match of text.matchAll(slackWebhookPattern)) {
           const start = match.index ?? 0;
           out.push({ type: "SECRET", start, end: start + match[0].length, score: 0.97 });
         }
       }
-      if (text.includes("eyJ")) findJwts(text, out);
-      if (text.includes("-----BEGIN")) findPemBlocks(text, out);
+      if (jwt) findJwts(text, out);
+      if (pem) findPemBlocks(text, out);
       findAwsSecrets(text, out);
       findAssignedSecrets(text, out);
     },

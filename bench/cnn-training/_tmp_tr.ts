@@ -1,0 +1,24 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { ensureWasmBackend } from "../../src/runtimes/tfjs/wasm-backend.js";
+await ensureWasmBackend();
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+function med(f: () => void, reps = 9) { const t: number[] = []; for (let r = 0; r < reps; r++) { const s = cpu(); f(); t.push(cpu() - s); } t.sort((a, b) => a - b); return t[reps >> 1]!.toFixed(2); }
+const dy = tf.randomNormal([64, 14, 14, 64]); const x = tf.randomNormal([64, 14, 14, 32]);
+console.log("T dy [3,1,2,0]", med(() => tf.transpose(dy, [3, 1, 2, 0]).dispose()));
+console.log("T x [1,2,0,3]", med(() => tf.transpose(x, [1, 2, 0, 3]).dispose()));
+const input = tf.transpose(dy, [3, 1, 2, 0]);
+console.log("conv same filter", med(() => tf.conv2d(input as any, tf.transpose(x, [1, 2, 0, 3]) as any, 1, [[0,0],[1,1],[1,1],[0,0]] as any).dispose()));
+const filt = tf.transpose(x, [1, 2, 0, 3]);
+console.log("conv cached filter", med(() => tf.conv2d(input as any, filt as any, 1, [[0,0],[1,1],[1,1],[0,0]] as any).dispose()));
+const w = tf.randomNormal([3, 3, 32, 64]);
+console.log("fwd conv L2", med(() => tf.conv2d(x as any, w as any, 1, "same").dispose()));
+console.log("fwd conv L2 new filter", med(() => tf.conv2d(x as any, tf.add(w, 0) as any, 1, "same").dispose()));
+const a = tf.randomNormal([64, 28, 28, 32]); const b = tf.randomNormal([64, 28, 28, 32]);
+console.log("mul 1.6M", med(() => tf.mul(a, b).dispose()));
+console.log("add 1.6M", med(() => tf.add(a, b).dispose()));
+console.log("relu 1.6M", med(() => tf.relu(a).dispose()));
+console.log("step 1.6M", med(() => tf.step(a).dispose()));
+const d1 = tf.randomNormal([64, 3136]); const W = tf.randomNormal([3136, 128]);
+console.log("dense fwd cached W", med(() => tf.matMul(d1, W).dispose()));
+console.log("dense fwd new W", med(() => tf.matMul(d1, tf.add(W, 0)).dispose()));
+console.log("add W", med(() => tf.add(W, 0).dispose()));

@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { verifyWebhook } from "../src/monitoring/alerts/signature.js";
+import { openDatabase } from "../src/storage/database.js";
+import { createModelRegistry } from "../src/training/registry/index.js";
+import { startTestGateway, type TestGateway } from "./helpers/gateway.js";
+import { writeSpamArtifact } from "./registry-artifacts.js";
+
+interface Delivery {
+  body: string;
+  signature: string;
+}
+
+const webhookSecret = "feedback-webhook-secret-0123456789";
+
+/**
+ * Feedback end to end through a real `modelport serve` composition: a registry model answers OIP v2
+ * requests, the gateway records each predicted label, delayed labels sent to POST /v1/feedback move
+ * the live accuracy the admin API reports, and the accuracy rule delivers a signed alert to a
+ * webhook receiver on loopback once accuracy falls below its threshold.
+ */
+describe("feedback through the gateway", () => {
+  let gateway: TestGateway;
+  let receiver: Server;
+  const deliveries: Delivery[] = [];
+  const served: { requestId: string; label: string }[] = [];
+
+  before(async () => {
+    receiver = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+      request.on("end", () => {
+        deliveries.push({ body, signature: String(request.headers["x-modelport-signature"] ?? "") });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const address = receiver.address() as { port: number };
+    gateway = await startTestGateway(
+      {
+        endpoints: {
+          "spam-filter": { kind: "predict", targets: [{ model: "registry:spam-filter@production" }] },
+        },
+        alerts: {
+          webhooks: [{ url: `http://127.0.0.1:${address.port}/hook`, secret: webhookSecret }],
+          rules: [
+            {
+              name: "spam-accuracy",
+              kind: "accuracy",
+              endpoint: "spam-filter",
+              window: "1h",
+              threshold: 0.8,
+              minRequests: 10,
+            },
+          ],
+          evaluateEveryMs: 200,
+        },
+      },
+      {
+        prepare: async (dataDir) => {
+          const handle = await openDatabase({ dataDir });
+          try {
+            const registry = createModelRegistry({ db: handle.db, dialect: handle.dialect, dataDir });
+            await writeSpamArtifact(join(dataDir, "artifact"));
+            await registry.register({ name: "spam-filter", artifact: join(dataDir, "artifact") });
+            await registry.promote("spam-filter", 1, "production");
+          } finally {
+            await handle.close();
+          }
+        },
+      },
+    );
+  });
+  after(async () => {
+    await gateway?.close();
+    await new Promise((resolve) => receiver?.close(resolve));
+  });
+
+  async function quality(): Promise<{ labeled: number; accuracy: number | null; macroF1: number | null }> {
+    const response = await gateway.admin(`/admin/v1/tenants/${gateway.tenantId}/quality?endpoint=spam-filter`);
+    assert.equal(response.status, 200, await response.clone().text());
+    return (await response.json()) as { labeled: number; accuracy: number | null; macroF1: number | null };
+  }
+
+  async function feedback(requestId: string, label: string): Promise<Response> {
+    return gateway.call("/v1/feedback", { request_id: requestId, label });
+  }
+
+  it("records the label of every served prediction", async () => {
+    const texts = ["win free money now", "lunch tomorrow at noon"];
+    for (let i = 0; i < 20; i++) {
+      const response = await gateway.call("/v2/models/spam-filter/infer", {
+        inputs: [{ name: "text", datatype: "BYTES", shape: [1], data: [texts[i % 2]] }],
+      });
+      assert.equal(response.status, 200, await response.clone().text());
+      const body = (await response.json()) as { outputs: { name: string; data: string[] }[] };
+      const label = body.outputs.find((output) => output.name === "label")?.data[0];
+      assert.ok(label === "spam" || label === "ham", `label ${label}`);
+      served.push({ requestId: response.headers.get("x-request-id") ?? "", label });
+    }
+    assert.deepEqual(
+      served.slice(0, 2).map((entry) => entry.label),
+      ["spam", "ham"],
+    );
+    const before = await quality();
+    assert.equal(before.labeled, 0);
+    assert.equal(before.accuracy, null, "no accuracy before any label");
+  });
+
+  it("moves live accuracy as delayed labels arrive", async () => {
+    // Ten labels that agree with the model: accuracy 1.
+    for (const entry of served.slice(0, 10)) {
+      const response = await feedback(entry.requestId, entry.label);
+      assert.equal(response.status, 200, await response.clone().text());
+    }
+    let live = await quality();
+    assert.equal(live.labeled, 10);
+    assert.equal(live.accuracy, 1);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.equal(deliveries.length, 0, "no alert while accuracy holds");
+
+    // Ten that disagree: accuracy 0.5, below the rule's 0.8.
+    for (const entry of served.slice(10)) {
+      const response = await feedback(entry.requestId, entry.label === "spam" ? "ham" : "spam");
+      assert.equal(response.status, 200);
+    }
+    live = await quality();
+    assert.equal(live.labeled, 20);
+    assert.equal(live.accuracy, 0.5);
+    assert.equal(live.macroF1, 0.5);
+
+    // A corrected label replaces the earlier one instead of counting twice.
+    const corrected = served[10] as { requestId: string; label: string };
+    const response = await feedback(corrected.requestId, corrected.label);
+    assert.equal(((await response.json()) as { updated: boolean }).updated, true);
+    live = await quality();
+    assert.equal(live.labeled, 20);
+    assert.equal(live.accuracy, 0.55);
+  });
+
+  it("delivers a signed accuracy alert to the webhook", async () => {
+    const deadline = Date.now() + 10_000;
+    while (deliveries.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(deliveries.length, 1, "one alert");
+    const delivery = deliveries[0] as Delivery;
+    assert.ok(verifyWebhook(webhookSecret, delivery.body, delivery.signature), "HMAC signature verifies");
+    const alert = JSON.parse(delivery.body) as { kind: string; details: { endpoint: string; accuracy: number } };
+    assert.equal(alert.kind, "accuracy-low");
+    assert.equal(alert.details.endpoint, "spam-filter");
+    assert.ok(alert.details.accuracy < 0.8);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.equal(deliveries.length, 1, "a lasting breach is one alert, not one per evaluation");
+  });
+
+  it("exposes per-version latency, errors by code and queue depths on /metrics", async () => {
+    const bad = await gateway.call("/v2/models/spam-filter/infer", {
+      inputs: [{ name: "text", datatype: "FP32", shape: [1], data: [1] }],
+    });
+    assert.equal(bad.status, 400);
+    const response = await gateway.admin("/metrics");
+    assert.equal(response.status, 200);
+    const text = await response.text();
+    const count =
+      /modelport_target_request_duration_seconds_count\{endpoint="spam-filter",target="([^"]+)",version="1"\} (\d+)/.exec(
+        text,
+      );
+    assert.ok(count, "latency histogram labelled with the registry version");
+    assert.ok(Number(count[2]) >= 20, `${count[2]} observations`);
+    assert.match(text, /modelport_errors_total\{endpoint="spam-filter",code="MP_INVALID_REQUEST"\} 1\b/);
+    for (const queue of ["ledger", "request-log", "predictions"])
+      assert.match(text, new RegExp(`modelport_queue_depth\\{queue="${queue}"\\} \\d+`), queue);
+  });
+
+  it("refuses feedback for unknown requests and bad bodies, and bad quality queries", async () => {
+    const unknown = await feedback("req_does_not_exist", "spam");
+    assert.equal(unknown.status, 404);
+    const bad = await gateway.call("/v1/feedback", { request_id: served[0]?.requestId, label: "spam", thumbs: 1 });
+    assert.equal(bad.status, 400);
+    const missing = await gateway.admin(`/admin/v1/tenants/${gateway.tenantId}/quality`);
+    assert.equal(missing.status, 400);
+    assert.match(await missing.text(), /endpoint/);
+    const badTime = await gateway.admin(
+      `/admin/v1/tenants/${gateway.tenantId}/quality?endpoint=spam-filter&from=yesterday`,
+    );
+    assert.equal(badTime.status, 400);
+  });
+});
