@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { verifyWebhook } from "../src/monitoring/alerts/signature.js";
 import { openDatabase } from "../src/storage/database.js";
+import { createDatasetStore } from "../src/training/datasets/dataset-store.js";
 import { createModelRegistry } from "../src/training/registry/index.js";
 import { startTestGateway, type TestGateway } from "./helpers/gateway.js";
-import { writeSpamArtifact } from "./registry-artifacts.js";
+import { spamTrainingRows, writeSpamArtifact } from "./registry-artifacts.js";
 
 interface Delivery {
   body: string;
@@ -53,6 +54,7 @@ describe("feedback through the gateway", () => {
               window: "1h",
               threshold: 0.8,
               minRequests: 10,
+              retrain: { tenant: "acme", dataset: "spam-labels", template: "bow", hyperparameters: { epochs: 1 } },
             },
           ],
           evaluateEveryMs: 200,
@@ -72,6 +74,22 @@ describe("feedback through the gateway", () => {
         },
       },
     );
+  });
+  before(async () => {
+    // The labelled data a retraining run would use, in the tenant's dataset store.
+    const handle = await openDatabase({ dataDir: gateway.dataDir });
+    try {
+      const datasets = createDatasetStore({ db: handle.db, dialect: handle.dialect, dataDir: gateway.dataDir });
+      const rows = spamTrainingRows.flatMap((row) => Array.from({ length: 10 }, () => [...row]));
+      await datasets.import(gateway.tenantId, {
+        name: "spam-labels",
+        label: "label",
+        types: { text: "text" },
+        source: { kind: "table", table: { columns: ["text", "label"], rows } },
+      });
+    } finally {
+      await handle.close();
+    }
   });
   after(async () => {
     await gateway?.close();
@@ -154,6 +172,17 @@ describe("feedback through the gateway", () => {
     assert.equal(deliveries.length, 1, "a lasting breach is one alert, not one per evaluation");
   });
 
+  it("queues the rule's retraining job once, on the tenant's newest dataset version", async () => {
+    const response = await gateway.admin("/admin/v1/training/jobs");
+    assert.equal(response.status, 200);
+    const jobs = (await response.json()) as { data: { id: string; status: string }[] };
+    assert.equal(jobs.data.length, 1, JSON.stringify(jobs.data));
+    const job = jobs.data[0] as { id: string; status: string };
+    assert.ok(["queued", "running", "succeeded"].includes(job.status), JSON.stringify(job));
+    assert.match(JSON.stringify(job), /spam-labels/);
+    assert.match(JSON.stringify(job), /"bow"/);
+  });
+
   it("exposes per-version latency, errors by code and queue depths on /metrics", async () => {
     const bad = await gateway.call("/v2/models/spam-filter/infer", {
       inputs: [{ name: "text", datatype: "FP32", shape: [1], data: [1] }],
@@ -185,5 +214,27 @@ describe("feedback through the gateway", () => {
       `/admin/v1/tenants/${gateway.tenantId}/quality?endpoint=spam-filter&from=yesterday`,
     );
     assert.equal(badTime.status, 400);
+  });
+});
+
+describe("retraining rules in the config", () => {
+  it("refuse to start when the retraining request could never be queued", async () => {
+    await assert.rejects(
+      startTestGateway({
+        alerts: {
+          rules: [
+            {
+              name: "bad-retrain",
+              kind: "accuracy",
+              endpoint: "spam-filter",
+              threshold: 0.8,
+              retrain: { tenant: "acme", dataset: "spam", template: "decision-tree" },
+            },
+          ],
+        },
+      }),
+      (error: Error & { code?: string }) =>
+        error.code === "MP_CONFIG_INVALID" && /alerts\.rules\[bad-retrain\]\.retrain\.template/.test(error.message),
+    );
   });
 });

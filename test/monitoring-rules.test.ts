@@ -343,6 +343,16 @@ describe("alert rule config", () => {
     invalid([{ name: "w", kind: "drift", threshold: 0.5, window: "5 minutes" }], /window/);
     invalid([{ name: "x", kind: "cpu", threshold: 1 }], /kind/);
     invalid([{ name: "x", kind: "drift", threshold: 0.5, typo: 1 }], /typo/);
+    const retrain = { tenant: "acme", dataset: "spam", template: "bow" };
+    invalid([{ name: "r", kind: "error-rate", threshold: 0.5, retrain }], /retrain: only accuracy rules can retrain/);
+    invalid(
+      [{ name: "r", kind: "accuracy", endpoint: "spam", threshold: 0.9, retrain: { tenant: "acme" } }],
+      /retrain\.dataset/,
+    );
+    assert.deepEqual(
+      parseAlertRules([{ name: "r", kind: "accuracy", endpoint: "spam", threshold: 0.9, retrain }])[0]?.retrain,
+      retrain,
+    );
     invalid(
       [
         { name: "same", kind: "drift", threshold: 0.5 },

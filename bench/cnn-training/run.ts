@@ -3,15 +3,19 @@
  * kernels) against PyTorch on CPU, measured in the same run.
  *
  *   node --import tsx bench/cnn-training/run.ts [--rounds 3] [--steps 20] [--warmup 4]
- *        [--batch 64] [--models cnn,mlp] [--python /usr/bin/python3] [--no-ablation] [--json out.json]
+ *        [--batch 64] [--models cnn,mlp] [--threads 1,2] [--python /usr/bin/python3]
+ *        [--no-ablation] [--json out.json]
  *
- * Each round runs every engine once, interleaved, so a busy neighbour slows all of them alike.
- * Reported per engine: the median over rounds of the per-round median step time, as samples/s of
- * wall time and of process CPU time (the latter is what matters on a shared box; tfjs-wasm is
- * single-threaded in Node, so the fair reference is torch with 1 thread, also shown with 2).
+ * Each round runs every engine once, interleaved (order reversed every other round), so a busy
+ * neighbour slows all of them alike. Engines come in pairs with equal thread counts: tfjs-wasm
+ * with N XNNPACK threads (N > 1 loads the multi-threaded build, `MODELPORT_TFJS_WASM_THREADS`,
+ * in a child process because the build is chosen once per process) against torch with N threads
+ * (ATen, OpenMP and OpenBLAS all capped at N). Reported per engine: the median over rounds of the
+ * per-round median step time, as samples/s of wall time and, for 1 thread, of process CPU time
+ * (the stable figure on a shared box; with N threads CPU time also counts waiting workers).
  * The "ablation" row runs tfjs with only the missing Conv2DBackpropFilter added (tfjs's own slow
- * wasm Conv2DBackpropInput / MaxPoolGrad / transposed BatchMatMul / leading-axis Sum kept), in a
- * child process because kernel registrations are process-wide.
+ * wasm Conv2DBackpropInput / MaxPoolGrad / transposed BatchMatMul / leading-axis Sum / copying
+ * Identity and Cast kept), in a child process because kernel registrations are process-wide.
  */
 import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
@@ -94,20 +98,33 @@ function trainTorch(
   return JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");
 }
 
-/** The tfjs run again in a child process with only Conv2DBackpropFilter added. */
-function trainAblation(kind: BenchModel, batch: number, steps: number, warmup: number): StepTimes {
+/**
+ * The tfjs run in a child process: with only Conv2DBackpropFilter added (ablation), or with the
+ * multi-threaded wasm build.
+ */
+function trainTfjsChild(
+  kind: BenchModel,
+  batch: number,
+  steps: number,
+  warmup: number,
+  options: { ablation: boolean; threads: number },
+): StepTimes {
   const result = spawnSync(
     process.execPath,
     [
       "--import",
       "tsx",
       fileURLToPath(import.meta.url),
-      "--child-ablation",
-      JSON.stringify({ kind, batch, steps, warmup }),
+      "--child",
+      JSON.stringify({ kind, batch, steps, warmup, ablation: options.ablation }),
     ],
-    { encoding: "utf8", maxBuffer: 16 << 20 },
+    {
+      encoding: "utf8",
+      maxBuffer: 16 << 20,
+      env: { ...process.env, MODELPORT_TFJS_WASM_THREADS: String(options.threads) },
+    },
   );
-  if (result.status !== 0) throw new Error(`ablation child failed: ${result.stderr}`);
+  if (result.status !== 0) throw new Error(`tfjs child failed: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");
 }
 
@@ -120,17 +137,18 @@ async function main(): Promise<void> {
       batch: { type: "string", default: "64" },
       models: { type: "string", default: "cnn,mlp" },
       python: { type: "string", default: "/usr/bin/python3" },
+      threads: { type: "string", default: "1,2" },
       "no-ablation": { type: "boolean", default: false },
-      "child-ablation": { type: "string" },
+      child: { type: "string" },
       profile: { type: "boolean", default: true },
       json: { type: "string" },
     },
   });
   await ensureWasmBackend();
 
-  if (values["child-ablation"]) {
-    const { kind, batch, steps, warmup } = JSON.parse(values["child-ablation"]);
-    registerWasmTrainingKernels({ replaceSlowKernels: false });
+  if (values.child) {
+    const { kind, batch, steps, warmup, ablation } = JSON.parse(values.child);
+    registerWasmTrainingKernels({ replaceSlowKernels: !ablation });
     process.stdout.write(`${JSON.stringify(await trainTfjs(kind, batch, steps, warmup))}\n`);
     return;
   }
@@ -150,20 +168,26 @@ async function main(): Promise<void> {
     `${cpus().length} × ${cpus()[0]?.model ?? "?"}, node ${process.version}; batch ${batch}, ${steps} steps after ${warmup} warm-up, ${rounds} rounds`,
   );
 
-  type Engine = "tfjs-wasm" | "torch-1t" | "torch-2t" | "tfjs-wasm-ablation";
-  const engines: Engine[] = ["tfjs-wasm", "torch-1t", "torch-2t"];
+  // "tfjs-1t", "torch-1t", "tfjs-2t", ...; the in-process tfjs runs single-threaded.
+  const threadCounts = (values.threads ?? "1,2").split(",").map(Number);
+  const engines = threadCounts.flatMap((threads) => [`tfjs-${threads}t`, `torch-${threads}t`]);
+  const threadsOf = (engine: string) => Number(/-(\d+)t$/.exec(engine)?.[1] ?? 1);
   const results = new Map<string, { wall: number[]; cpu: number[]; losses: [number, number][]; version?: string }>();
   for (let round = 0; round < rounds; round++) {
     for (const kind of models) {
-      const order: Engine[] = round % 2 ? [...engines].reverse() : engines;
+      const order = round % 2 ? [...engines].reverse() : engines;
       // The ablation is slow; one round of it is enough to show the gap.
-      const withAblation: Engine[] =
-        !values["no-ablation"] && round === 0 && kind === "cnn" ? [...order, "tfjs-wasm-ablation"] : order;
+      const withAblation =
+        !values["no-ablation"] && round === 0 && kind === "cnn" ? [...order, "tfjs-ablation-1t"] : order;
       for (const engine of withAblation) {
+        const threads = threadsOf(engine);
         let times: StepTimes & { version?: string };
-        if (engine === "tfjs-wasm") times = await trainTfjs(kind, batch, steps, warmup);
-        else if (engine === "tfjs-wasm-ablation") times = trainAblation(kind, batch, Math.min(steps, 5), 1);
-        else times = trainTorch(python, kind, batch, steps, warmup, engine === "torch-1t" ? 1 : 2);
+        if (engine === "tfjs-ablation-1t")
+          times = trainTfjsChild(kind, batch, Math.min(steps, 5), 1, { ablation: true, threads: 1 });
+        else if (engine === "tfjs-1t") times = await trainTfjs(kind, batch, steps, warmup);
+        else if (engine.startsWith("tfjs-"))
+          times = trainTfjsChild(kind, batch, steps, warmup, { ablation: false, threads });
+        else times = trainTorch(python, kind, batch, steps, warmup, threads);
         const key = `${kind}|${engine}`;
         const entry = results.get(key) ?? { wall: [], cpu: [], losses: [] };
         entry.wall.push(median(times.stepMs));
@@ -180,10 +204,12 @@ async function main(): Promise<void> {
 
   const rows: Record<string, string | number>[] = [];
   for (const kind of models) {
-    const reference = results.get(`${kind}|torch-1t`);
-    for (const engine of [...engines, "tfjs-wasm-ablation"]) {
+    for (const engine of [...engines, "tfjs-ablation-1t"]) {
       const entry = results.get(`${kind}|${engine}`);
       if (!entry) continue;
+      const threads = threadsOf(engine);
+      // The reference: torch with the same number of threads.
+      const reference = results.get(`${kind}|torch-${threads}t`);
       const wallSps = (batch * 1000) / median(entry.wall);
       const cpuSps = (batch * 1000) / median(entry.cpu);
       const refWall = reference ? (batch * 1000) / median(reference.wall) : Number.NaN;
@@ -193,9 +219,9 @@ async function main(): Promise<void> {
         engine: engine + (entry.version ? ` ${entry.version}` : ""),
         "ms/step": Number(median(entry.wall).toFixed(1)),
         "samples/s (wall)": Math.round(wallSps),
-        "samples/s (cpu)": engine === "torch-2t" ? "n/a" : Math.round(cpuSps),
-        "vs torch-1t (wall)": Number((wallSps / refWall).toFixed(2)),
-        "vs torch-1t (cpu)": engine === "torch-2t" ? "n/a" : Number((cpuSps / refCpu).toFixed(2)),
+        "samples/s (cpu)": threads === 1 ? Math.round(cpuSps) : "n/a",
+        "vs torch, same threads (wall)": Number((wallSps / refWall).toFixed(2)),
+        "vs torch-1t (cpu)": threads === 1 ? Number((cpuSps / refCpu).toFixed(2)) : "n/a",
         loss: `${entry.losses[0]?.[0].toFixed(3)} → ${entry.losses[0]?.[1].toFixed(3)}`,
       });
     }

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { ModelportConfig } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
+import { ModelportError } from "../core/errors.js";
 import type { EndpointRegistry } from "../gateway/endpoint-registry.js";
 import { createAlertDispatcher } from "../monitoring/alerts/dispatcher.js";
 import { createWebhookRepository } from "../monitoring/alerts/webhooks.js";
@@ -28,6 +29,9 @@ export function startMonitoring(options: {
   logger: Logger;
   endpoints: EndpointRegistry;
   webhookSecretKey: Buffer;
+  /** Queues a training job (accuracy rules with `retrain`); without it such rules only alert. */
+  requestTraining?: (request: unknown) => Promise<{ jobId: string }>;
+  validateTraining?: (request: unknown, where: string) => void;
 }) {
   const { db, config, clock, logger, endpoints } = options;
   const logError = (message: string) => (error: unknown) =>
@@ -63,17 +67,45 @@ export function startMonitoring(options: {
   const predictionsTimer = setInterval(() => void flushPredictions(), 500);
   predictionsTimer.unref();
 
+  const alertRules = parseAlertRules(config.alerts.rules);
+  // A retraining request that could never be queued is a config error now, not a log line later.
+  for (const rule of alertRules)
+    if (rule.retrain) {
+      try {
+        options.validateTraining?.(rule.retrain, `alerts.rules[${rule.name}].retrain`);
+      } catch (error) {
+        throw new ModelportError("MP_CONFIG_INVALID", (error as Error).message);
+      }
+    }
+  const retrainSpecs = new Map(
+    alertRules.flatMap((rule) => (rule.retrain ? [[rule.name, rule.retrain] as const] : [])),
+  );
+  const retrain = (rule: string, alertId: string | undefined) => {
+    const spec = retrainSpecs.get(rule);
+    if (!spec) return;
+    if (!options.requestTraining) {
+      logger.warn({ rule }, "accuracy rule asks for retraining but training is not available");
+      return;
+    }
+    options
+      .requestTraining(spec)
+      .then(({ jobId }) => logger.warn({ rule, alertId, jobId }, "retraining queued by an accuracy rule"))
+      .catch(logError(`could not queue the retraining of rule ${rule}`));
+  };
   const rules = scheduleRules({
     intervalMs: config.alerts.evaluateEveryMs,
     clock,
-    rules: parseAlertRules(config.alerts.rules),
+    rules: alertRules,
     // The drift watch starts after monitoring (it fires through these alerts): a late-bound source.
     sources: { requests, quality: feedback, drift: { latest: () => driftSource?.latest() ?? Promise.resolve([]) } },
     alerts,
     onOutcomes: (outcomes) => {
       for (const outcome of outcomes) {
         if (outcome.error !== undefined) logger.warn({ ...outcome }, "alert rule could not be evaluated");
-        else if (outcome.isNew) logger.warn({ ...outcome }, "alert rule fired");
+        else if (outcome.isNew) {
+          logger.warn({ ...outcome }, "alert rule fired");
+          retrain(outcome.rule, outcome.alertId);
+        }
       }
     },
     onError: logError("alert rule evaluation failed"),

@@ -38,7 +38,7 @@ import { requestLogEntry, withEncryptedPayloads } from "./request-log-wiring.js"
 import { recordRequestMetrics } from "./request-metrics.js";
 import { createGatewayRouter } from "./router-wiring.js";
 import { createRuntime } from "./runtime-factory.js";
-import { startTraining } from "./training-wiring.js";
+import { parseTrainingRequest, startTraining } from "./training-wiring.js";
 import { modelportVersion } from "./version.js";
 
 export interface RunningServer {
@@ -162,6 +162,8 @@ export async function startServer(
     logger,
     endpoints,
     webhookSecretKey: deriveKey(masterKey, "webhook-signing"),
+    requestTraining: (request) => training.enqueue(request),
+    validateTraining: parseTrainingRequest,
   });
   const drift = startDriftWatch({
     db: handle.db,

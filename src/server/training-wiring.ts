@@ -5,7 +5,7 @@ import { type Clock, systemClock } from "../core/clock.js";
 import { ModelportError } from "../core/errors.js";
 import type { Storage } from "../core/storage.js";
 import type { AdminRoute } from "../gateway/admin/route-table.js";
-import { trainingAdminRoutes } from "../gateway/admin/routes-training.js";
+import { submitTrainingJob, trainingAdminRoutes } from "../gateway/admin/routes-training.js";
 import type { DatabaseHandle } from "../storage/database.js";
 import { createDatasetStore } from "../training/datasets/dataset-store.js";
 import { interruptedJobError, openInProcessJobRunner } from "../training/jobs/in-process-runner.js";
@@ -15,6 +15,7 @@ import {
   type TrainingJobPayload,
   type TrainingJobResult,
 } from "../training/jobs/training-jobs.js";
+import { trainingJobBody } from "../training/jobs/training-request.js";
 import { type JobRunner, jobStatuses } from "../training/jobs/types.js";
 import { createTrackingStore } from "../training/tracking/tracking-store.js";
 
@@ -35,8 +36,19 @@ export interface Training {
   runner: JobRunner<TrainingJobPayload, TrainingJobResult>;
   /** The admin routes (/training/jobs…, /runs…) for AdminDeps.extraRoutes. */
   routes: AdminRoute[];
+  /** Queues a job from a `POST /training/jobs` body (validated here); used for automatic retraining. */
+  enqueue(request: unknown): Promise<{ jobId: string }>;
   /** Ends open event streams, stops taking jobs and puts running ones back in the queue. */
   close(): Promise<void>;
+}
+
+/** Validates a job request as `POST /training/jobs` does; `where` names it in the error. */
+export function parseTrainingRequest(request: unknown, where: string) {
+  const parsed = trainingJobBody.safeParse(request);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue?.path.map(String).join(".");
+  throw new ModelportError("MP_INVALID_REQUEST", `${where}${field ? `.${field}` : ""}: ${issue?.message ?? "invalid"}`);
 }
 
 /** `tenant` in a request (name or id); without it the tenant named `default`, or the only one. */
@@ -121,15 +133,20 @@ export async function startTraining(options: TrainingWiringOptions): Promise<Tra
   });
 
   const shutdown = new AbortController();
+  const adminDeps = {
+    runner,
+    datasets,
+    tracking,
+    resolveTenant: (reference: string | undefined) => resolveTenant(storage, reference),
+    shutdown: shutdown.signal,
+  };
   return {
     runner,
-    routes: trainingAdminRoutes({
-      runner,
-      datasets,
-      tracking,
-      resolveTenant: (reference) => resolveTenant(storage, reference),
-      shutdown: shutdown.signal,
-    }),
+    routes: trainingAdminRoutes(adminDeps),
+    async enqueue(request) {
+      const { job } = await submitTrainingJob(adminDeps, parseTrainingRequest(request, "training request"));
+      return { jobId: job.id };
+    },
     async close() {
       shutdown.abort();
       await runner.close();

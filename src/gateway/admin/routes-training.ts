@@ -65,7 +65,8 @@ function limitOf(query: Record<string, string>): number | undefined {
 }
 
 /** A dataset problem found at submit time names the `dataset` field, whatever the store called it. */
-async function submit(deps: TrainingAdminDeps, body: TrainingJobBody) {
+/** Queues a validated job request (the admin route, and retraining asked for by an accuracy rule). */
+export async function submitTrainingJob(deps: TrainingAdminDeps, body: TrainingJobBody) {
   const tenantId = await deps.resolveTenant(body.tenant);
   try {
     return await enqueueTraining(
@@ -100,7 +101,7 @@ export function trainingAdminRoutes(deps: TrainingAdminDeps): AdminRoute[] {
       permission: "training:manage",
       body: trainingJobBody,
       status: 201,
-      handler: async ({ body }) => trainingJobView((await submit(deps, body)).job),
+      handler: async ({ body }) => trainingJobView((await submitTrainingJob(deps, body)).job),
     }),
     adminRoute({
       method: "get",

@@ -35,6 +35,20 @@ export const alertRuleSchema = z
     threshold: z.number().finite().nonnegative(),
     severity: z.enum(["info", "warning", "critical"]).default("warning"),
     minRequests: z.number().int().min(1).default(10),
+    /**
+     * Accuracy rules only: when the rule fires a new alert, queue this training job (the dataset by
+     * name trains on its newest version, so labels added since the last model are used). The new
+     * version is registered by the run, not promoted: promotion stays a decision (and its gate).
+     */
+    retrain: z
+      .strictObject({
+        tenant: z.string().min(1).describe("Tenant (name or id) that owns the dataset"),
+        dataset: z.string().min(1).describe("Dataset name, or name@version"),
+        template: z.string().min(1),
+        hyperparameters: z.record(z.string(), z.unknown()).optional(),
+        seed: z.number().int().min(0).optional(),
+      })
+      .optional(),
   })
   .strict()
   .superRefine((rule, context) => {
@@ -43,6 +57,8 @@ export const alertRuleSchema = z
       context.addIssue({ code: "custom", path: ["threshold"], message: `${rule.kind} threshold is a share, 0 to 1` });
     if ((rule.kind === "p99-latency" || rule.kind === "budget") && rule.threshold <= 0)
       context.addIssue({ code: "custom", path: ["threshold"], message: `${rule.kind} threshold must be > 0` });
+    if (rule.retrain !== undefined && rule.kind !== "accuracy")
+      context.addIssue({ code: "custom", path: ["retrain"], message: "only accuracy rules can retrain" });
     if (rule.kind === "accuracy" && rule.endpoint === undefined)
       context.addIssue({ code: "custom", path: ["endpoint"], message: "accuracy rules name their endpoint" });
   });

@@ -38,6 +38,9 @@ export const adversarialInputs: Record<string, string> = {
   mixed: repeat("1@a.:-_ Z王 "),
   "plus digits": repeat("+1 "),
   "iban-ish": repeat("DE89 "),
+  "18-character codes": repeat("11010519491231002X "),
+  "ipv6-ish": repeat("fe80::1:"),
+  "inner capitals": repeat("McDonald-O'Brien "),
 };
 
 function cpuMillis(run: () => void): number {

@@ -100,7 +100,10 @@ export function conv2dBackpropFilterWasm(
     const simd = simdKernelsFor(backend);
     const chosen = method ?? chooseFilterGradientMethod(info, simd !== undefined);
     if (chosen === "simd" && simd && info.outChannels % 4 === 0) {
-      const out = backend.makeOutput([info.filterHeight, info.filterWidth, info.inChannels, info.outChannels], "float32");
+      const out = backend.makeOutput(
+        [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels],
+        "float32",
+      );
       simd.filterGradient(
         {
           x: float32View(backend, xNhwc).byteOffset,

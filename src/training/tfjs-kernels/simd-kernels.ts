@@ -6,18 +6,18 @@ import {
   andNot128,
   assembleModule,
   bitselect128,
-  broadcastLane,
   block,
   br,
   brIf,
+  broadcastLane,
   type Code,
   divS,
-  f32,
   FunctionBuilder,
+  f32,
   forRange,
+  geS,
   get,
   gtF32x4,
-  geS,
   i32,
   type Local,
   loadF32,
@@ -208,7 +208,18 @@ function filterGradientFunction(vectors: number): FunctionBuilder {
                   set(dyAt, add(get(dyAt), get(dyStep))),
                 ),
               ),
-              set(outAt, add(get(out), floats(add(mul(add(mul(add(mul(get(a), get(fw)), get(b)), get(channels)), get(c)), get(outChannels)), get(o))))),
+              set(
+                outAt,
+                add(
+                  get(out),
+                  floats(
+                    add(
+                      mul(add(mul(add(mul(get(a), get(fw)), get(b)), get(channels)), get(c)), get(outChannels)),
+                      get(o),
+                    ),
+                  ),
+                ),
+              ),
               accumulators.map((acc, v) =>
                 storeV128(get(outAt), addF32x4(loadV128(get(outAt), 16 * v), get(acc)), 16 * v),
               ),
@@ -235,7 +246,27 @@ function filterGradientBlockedFunction(): FunctionBuilder {
   const [n, a, b, c, o, i, j, iLo, iHi, jLo, jHi, xImage, dyImage, xAt, dyAt, outAt, xStep, dyStep, t] = Array.from(
     { length: 19 },
     () => f.local("i32"),
-  ) as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  ) as Local[] as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
   const accumulators = Array.from({ length: 4 }, () => [f.local("v128"), f.local("v128")] as const);
   const xv = f.local("v128");
   const d0 = f.local("v128");
@@ -341,7 +372,10 @@ function filterGradientBlockedFunction(): FunctionBuilder {
                     get(out),
                     floats(
                       add(
-                        mul(add(mul(add(mul(get(a), get(fw)), get(b)), get(channels)), add(get(c), i32(lane))), get(outChannels)),
+                        mul(
+                          add(mul(add(mul(get(a), get(fw)), get(b)), get(channels)), add(get(c), i32(lane))),
+                          get(outChannels),
+                        ),
                         get(o),
                       ),
                     ),

@@ -88,13 +88,20 @@ export const add = binary(0x6a);
 export const sub = binary(0x6b);
 export const mul = binary(0x6c);
 export const divS = binary(0x6d);
+export const remS = binary(0x6f);
+export const and32 = binary(0x71);
 export const shl = binary(0x74);
 export const ltS = binary(0x48);
 export const geS = binary(0x4e);
 export const gtS = binary(0x4a);
 export const leS = binary(0x4c);
 export const eqz = (a: Code): Code => [a, 0x45];
-export const select = (whenTrue: Code, whenFalse: Code, condition: Code): Code => [whenTrue, whenFalse, condition, 0x1b];
+export const select = (whenTrue: Code, whenFalse: Code, condition: Code): Code => [
+  whenTrue,
+  whenFalse,
+  condition,
+  0x1b,
+];
 export const max = (a: Code, b: Code): Code => select(a, b, gtS(a, b));
 export const min = (a: Code, b: Code): Code => select(a, b, ltS(a, b));
 
@@ -117,6 +124,7 @@ export const storeV128 = (address: Code, value: Code, offset = 0): Code => [
 export const loadSplatF32 = (address: Code, offset = 0): Code => [address, simd(0x09), memarg(2, offset)];
 export const splatF32 = unarySimd(0x13);
 export const addF32x4 = binarySimd(0xe4);
+export const subF32x4 = binarySimd(0xe5);
 export const mulF32x4 = binarySimd(0xe6);
 export const gtF32x4 = binarySimd(0x44);
 export const addF64x2 = binarySimd(0xf0);
@@ -152,6 +160,17 @@ export const block = (...body: Code[]): Code => [0x02, 0x40, body, 0x0b];
 export const loop = (...body: Code[]): Code => [0x03, 0x40, body, 0x0b];
 export const brIf = (depth: number, condition: Code): Code => [condition, 0x0d, ...unsignedLeb(depth)];
 export const br = (depth: number): Code => [0x0c, ...unsignedLeb(depth)];
+/** `if (condition) body` (adds one label level for branches inside the body). */
+export const ifThen = (condition: Code, ...body: Code[]): Code => [condition, 0x04, 0x40, body, 0x0b];
+export const ifElse = (condition: Code, then: Code[], otherwise: Code[]): Code => [
+  condition,
+  0x04,
+  0x40,
+  then,
+  0x05,
+  otherwise,
+  0x0b,
+];
 
 /**
  * `for (counter = start; counter < end; counter += step) body` (step > 0). The body must not
@@ -224,5 +243,19 @@ export function assembleModule(
   const declarations = section(3, vector(functions.map((_, index) => unsignedLeb(index))));
   const exports = section(7, vector(functions.map((f, index) => [...utf8(f.name), 0x00, ...unsignedLeb(index)])));
   const code = section(10, vector(functions.map((f) => f.codeBytes())));
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imports, ...declarations, ...exports, ...code]);
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...types,
+    ...imports,
+    ...declarations,
+    ...exports,
+    ...code,
+  ]);
 }

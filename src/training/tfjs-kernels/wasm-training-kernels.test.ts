@@ -130,6 +130,11 @@ const convCases: ConvCase[] = [
   { x: [1, 6, 7, 2], filter: [2, 3, 2, 3], strides: [2, 3], pad: "valid" },
   { x: [3, 5, 5, 4], filter: [1, 1, 4, 6], strides: [1, 1], pad: "valid" },
   { x: [2, 6, 6, 1], filter: [3, 3, 1, 8], strides: [1, 1], pad: "same" },
+  // inChannels % 4 = 0 and outChannels % 8 = 0: the register-blocked SIMD filter gradient.
+  { x: [2, 7, 7, 4], filter: [3, 3, 4, 8], strides: [1, 1], pad: "same" },
+  { x: [2, 9, 8, 8], filter: [3, 3, 8, 16], strides: [2, 2], pad: "same" },
+  { x: [3, 6, 5, 4], filter: [2, 3, 4, 8], strides: [1, 2], pad: "valid" },
+  { x: [2, 5, 5, 4], filter: [1, 1, 4, 12], strides: [1, 1], pad: "valid" },
   {
     x: [2, 8, 8, 3],
     filter: [3, 3, 3, 2],
@@ -340,6 +345,10 @@ describe("wasm training kernels", () => {
       { x: [2, 9, 8, 2], size: [3, 3], strides: [2, 2], pad: "same" },
       { x: [1, 6, 6, 4], size: [3, 3], strides: [1, 1], pad: "valid" },
       { x: [1, 6, 7, 1], size: [2, 3], strides: [2, 1], pad: "same" },
+      // channels % 4 = 0: the SIMD 2×2 kernel, also with rows and columns past the last window.
+      { x: [2, 8, 8, 4], size: [2, 2], strides: [2, 2], pad: "valid" },
+      { x: [2, 7, 9, 8], size: [2, 2], strides: [2, 2], pad: "valid" },
+      { x: [1, 6, 6, 12], size: [2, 2], strides: [2, 2], pad: "same" },
     ];
     for (const c of poolCases) {
       it(`equals the CPU backend, ties included, for x[${c.x}] pool ${c.size}/${c.strides} ${c.pad}`, async () => {
@@ -387,6 +396,13 @@ describe("wasm training kernels", () => {
       }
     });
 
+    it("sums many rows (several float32 blocks) of a SIMD-wide row like the CPU backend", async () => {
+      const shape = [3, 200, 8];
+      const values = randomValues(sizeOf(shape), 20);
+      const run = () => tf.sum(tf.tensor(values, shape), [0, 1]);
+      assertClose(await valuesOn("wasm", run), await valuesOn("cpu", run), 1e-4, "sum of 600 rows");
+    });
+
     it("multiplies with transposed operands like the CPU backend", async () => {
       const cases: { a: number[]; b: number[]; transposeA: boolean; transposeB: boolean }[] = [
         { a: [5, 7], b: [5, 3], transposeA: true, transposeB: false },
@@ -407,6 +423,24 @@ describe("wasm training kernels", () => {
         assertClose(await valuesOn("wasm", run), await valuesOn("cpu", run), 1e-5, JSON.stringify(c));
       }
     });
+  });
+
+  it("shares storage for Identity and same-dtype Cast, and frees it with the last user", async () => {
+    await ensureWasmBackend();
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const buffers = backend.numDataIds();
+    const a = tf.tensor([1.5, -2, 3]);
+    const b = tf.clone(a);
+    const c = tf.cast(b, "float32");
+    assert.equal(backend.numDataIds(), buffers + 1, "one buffer for all three");
+    a.dispose();
+    b.dispose();
+    assert.deepEqual([...c.dataSync()], [1.5, -2, 3]);
+    const d = tf.cast(c, "int32");
+    assert.equal(backend.numDataIds(), buffers + 2, "a real conversion gets its own buffer");
+    assert.deepEqual([...d.dataSync()], [1, -2, 3]);
+    tf.dispose([c, d]);
+    assert.equal(backend.numDataIds(), buffers);
   });
 
   it("computes conv-net gradients without leaking tensors or wasm buffers", async () => {
