@@ -174,6 +174,20 @@ describe("admin API: tenant isolation and roles on every route", () => {
     }
   });
 
+  it("lets only owners and admins read stored payloads in plaintext", async () => {
+    for (const role of roles) {
+      const response = await fetch(`${gateway.url}/admin/v1/tenants/${ids.tenant}/requests?payloads=plaintext`, {
+        headers: { authorization: `Bearer ${keyOf[role]}` },
+      });
+      const allowed = role === "owner" || role === "admin";
+      assert.equal(response.status, allowed ? 200 : 403, `${role} → ${response.status}`);
+    }
+    const bad = await fetch(`${gateway.url}/admin/v1/tenants/${ids.tenant}/requests?payloads=yes`, {
+      headers: { authorization: `Bearer ${keyOf.owner}` },
+    });
+    assert.equal(bad.status, 400);
+  });
+
   it("keeps a role from granting a higher one", async () => {
     const response = await fetch(`${gateway.url}/admin/v1/tenants/${ids.tenant}/keys`, {
       method: "POST",

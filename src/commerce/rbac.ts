@@ -23,6 +23,7 @@ export type Permission =
   | "audit:read"
   | "requests:read"
   | "requests:erase"
+  | "requests:decrypt"
   | "webhooks:manage"
   | "alerts:read"
   | "audit:verify"
@@ -65,6 +66,7 @@ const grants: Record<Exclude<Permission, OperatorPermission>, Role[]> = {
   "audit:read": ["owner", "admin"],
   "requests:read": ["owner", "admin", "developer"],
   "requests:erase": ["owner", "admin"],
+  "requests:decrypt": ["owner", "admin"],
   "webhooks:manage": ["owner", "admin"],
   "alerts:read": ["owner", "admin", "developer", "billing"],
 };

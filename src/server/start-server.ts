@@ -15,7 +15,6 @@ import { openResponseCache } from "../gateway/cache/index.js";
 import { createEndpointRegistry } from "../gateway/endpoint-registry.js";
 import { createGatewayApp } from "../gateway/pipeline.js";
 import { createMetrics } from "../monitoring/metrics.js";
-import { endUserHash } from "../monitoring/request-log/end-user.js";
 import { createRequestLogRepository } from "../monitoring/request-log/repository.js";
 import { scheduleRetention } from "../monitoring/request-log/retention.js";
 import { createRequestLogWriter } from "../monitoring/request-log/writer.js";
@@ -34,7 +33,7 @@ import { deriveKey } from "./master-key.js";
 import { startMonitoring } from "./monitoring-wiring.js";
 import { openCheckedStorage } from "./open-storage.js";
 import { createGuardProvider, createPrivacyFilters } from "./privacy-wiring.js";
-import { requestLogEntry, withEncryptedPayloads } from "./request-log-wiring.js";
+import { createRequestLogAdmin, requestLogEntry, withEncryptedPayloads } from "./request-log-wiring.js";
 import { recordRequestMetrics } from "./request-metrics.js";
 import { createGatewayRouter } from "./router-wiring.js";
 import { createRuntime } from "./runtime-factory.js";
@@ -303,11 +302,7 @@ export async function startServer(
     onLimiterError: (error) =>
       logger.warn({ err: { message: (error as Error).message } }, "could not settle a rate-limit reservation"),
     requestLog: config.requestLog.enabled
-      ? {
-          search: (query) => requestLogRepository.search(query),
-          eraseEndUser: (tenantId, endUser) =>
-            requestLogRepository.eraseEndUser(tenantId, endUserHash(endUserKey, tenantId, endUser)),
-        }
+      ? createRequestLogAdmin({ repository: requestLogRepository, endUserKey, audit, cipher })
       : undefined,
     ...(options.withoutCommerceStages ? withoutCommerceStages(authenticator) : {}),
   });

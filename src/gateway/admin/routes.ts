@@ -62,14 +62,17 @@ export interface RequestLogAdmin {
 /** The audit trail's name for an admin actor (as the tenant service records it). */
 const auditActor = (actor: Actor): string => (actor.kind === "operator" ? "admin" : `key:${actor.keyId}`);
 
-/** Stored prompts and answers in plaintext: the operator, or a tenant's owner or admin. */
-function authorizePlaintextPayloads(actor: Actor): void {
-  if (actor.kind === "operator" || actor.role === "owner" || actor.role === "admin") return;
-  throw new ModelportError(
-    "MP_FORBIDDEN",
-    `the '${actor.role}' role may not read stored payloads in plaintext; ask an owner or admin of the tenant`,
-    { param: "payloads" },
-  );
+/** Stored prompts and answers in plaintext: a permission of its own (owner, admin), beyond requests:read. */
+function authorizePlaintextPayloads(actor: Actor, tenantId: string): void {
+  try {
+    authorize(actor, "requests:decrypt", tenantId);
+  } catch (error) {
+    if (error instanceof ModelportError && error.code === "MP_FORBIDDEN")
+      throw new ModelportError("MP_FORBIDDEN", `${error.message} (stored payloads in plaintext)`, {
+        param: "payloads",
+      });
+    throw error;
+  }
 }
 
 /** What the admin API needs of the audit trail (privacy/audit). */
@@ -263,7 +266,7 @@ export function adminRoutes(deps: AdminDeps): AdminRoute[] {
           throw new ModelportError("MP_INVALID_REQUEST", "payloads must be 'plaintext' when given", {
             param: "payloads",
           });
-        if (payloads === "plaintext") authorizePlaintextPayloads(actor);
+        if (payloads === "plaintext") authorizePlaintextPayloads(actor, tenant.id);
         return deps.requestLog.search(
           {
             tenantId: tenant.id,
