@@ -13,6 +13,7 @@ import {
 } from "../src/commerce/limits/testing/redis-test-support.js";
 import { resolveSettings } from "../src/config/settings.js";
 import { randomId } from "../src/core/ids.js";
+import { createRedisCacheStore } from "../src/gateway/cache/redis-store.js";
 import { type RunningServer, startServer } from "../src/server/start-server.js";
 import { type MockOpenAIUpstream, mockBehaviour, startMockOpenAIUpstream } from "./fixtures/mock-openai-upstream.js";
 import { startTestGateway, type TestGateway, testAdminToken } from "./helpers/gateway.js";
@@ -185,8 +186,13 @@ else {
     });
   });
 
-  /** A Redis outage turns lookups into misses: requests still succeed, quickly. */
-  describe("response cache when Redis goes down", () => {
+  /**
+   * A Redis that stops answering turns lookups into misses: requests still succeed, quickly. The
+   * gateway's Redis is paused (CLIENT PAUSE), not killed, so the other clients on it (limiter,
+   * training queue) recover and the gateway shuts down cleanly; a refused connection is checked on
+   * the store alone.
+   */
+  describe("response cache when Redis stops answering", () => {
     let upstream: MockOpenAIUpstream;
     let privateRedis: PrivateRedis;
     let gateway: TestGateway;
@@ -202,13 +208,18 @@ else {
       await privateRedis?.kill();
     });
 
-    it("answers from the model while the store is unreachable", async () => {
+    it("answers from the model while the store hangs", async () => {
       const prompt = "a question during an outage";
       await (await chatRequest(gateway.url, gateway.apiKey, prompt)).arrayBuffer();
       const hit = await chatRequest(gateway.url, gateway.apiKey, prompt);
       assert.equal(hit.headers.get("x-modelport-cache"), "hit", "the store worked before the outage");
       await hit.arrayBuffer();
-      await privateRedis.kill();
+      const admin = new Redis(privateRedis.url);
+      try {
+        await admin.call("CLIENT", "PAUSE", "4000", "ALL");
+      } finally {
+        admin.disconnect();
+      }
       const calls = upstream.requests.length;
       for (let index = 0; index < 3; index++) {
         const started = performance.now();
@@ -216,9 +227,33 @@ else {
         assert.equal(response.status, 200, await response.clone().text());
         assert.equal(response.headers.get("x-modelport-cache"), "miss");
         await response.arrayBuffer();
-        assert.ok(performance.now() - started < 2_000, "a dead store does not hold the request");
+        assert.ok(performance.now() - started < 1_000, "a hung store does not hold the request");
       }
       assert.equal(upstream.requests.length, calls + 3);
+      // Let the pause end before the gateway closes its connections.
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+    });
+
+    it("fails fast on a refused connection, and closes", async () => {
+      const dead = await startPrivateRedis();
+      const store = createRedisCacheStore({ url: dead.url, encryptionKey: randomBytes(32) });
+      try {
+        assert.equal(await store.get("k"), undefined, "not connected yet: a quiet miss");
+        for (let waited = 0; waited < 2_000 && (await store.get("k")) === undefined; waited += 50) {
+          await store.set("k", "v", 60);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        assert.equal(await store.get("k"), "v");
+        await dead.kill();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const started = performance.now();
+        await assert.rejects(store.get("k"));
+        await assert.rejects(store.set("k", "v", 60));
+        assert.ok(performance.now() - started < 500, "no offline queue: rejected at once");
+      } finally {
+        await store.close();
+        await dead.kill();
+      }
     });
   });
 }

@@ -22,21 +22,32 @@ export interface RedisCacheStoreOptions {
 export function createRedisCacheStore(options: RedisCacheStoreOptions): CacheStore {
   const prefix = options.prefix ?? "modelport:cache:";
   const timeoutMs = options.commandTimeoutMs ?? 250;
+  const connectTimeoutMs = 2_000;
   const client = new Redis(options.url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: timeoutMs,
-    connectTimeout: 2_000,
+    connectTimeout: connectTimeoutMs,
   });
   // Without a listener ioredis prints every connection error; failed commands are reported instead.
   client.on("error", () => undefined);
+  // While the first connection is being made, lookups are quiet misses: a starting node is not an
+  // outage. A Redis still unreachable after the connect timeout is reported like any outage.
+  const createdAt = Date.now();
+  let connectedOnce = false;
+  client.once("ready", () => {
+    connectedOnce = true;
+  });
+  const starting = () => !connectedOnce && Date.now() - createdAt < connectTimeoutMs;
   return {
     async get(key) {
+      if (starting()) return undefined;
       const storeKey = prefix + key;
       const stored = await client.getBuffer(storeKey);
       return stored === null ? undefined : openValue(options.encryptionKey, storeKey, stored);
     },
     async set(key, value, ttlSeconds) {
+      if (starting()) return;
       const storeKey = prefix + key;
       await client.set(storeKey, sealValue(options.encryptionKey, storeKey, value), "EX", ttlSeconds);
     },

@@ -79,6 +79,10 @@ export async function createBullMqJobRunner<P, R>(options: BullMqRunnerOptions<P
   };
   const queue = new Queue(queueName, { connection: connection(), prefix });
   const events = new QueueEvents(queueName, { connection: connection(), prefix });
+  // An EventEmitter's unhandled 'error' throws: a Redis outage must not take the server down.
+  // The connections above report it; the queue retries on its own when Redis is back.
+  queue.on("error", () => undefined);
+  events.on("error", () => undefined);
   try {
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
   } catch (error) {
