@@ -223,9 +223,11 @@ export function registerOpenAIRoutes(app: Hono<GatewayEnv>, deps: OpenAIRoutesDe
     const answerLogText = answerForLog(answer, filter, capturePayloads);
     if (answerLogText !== undefined) c.set("answerLogText", answerLogText);
     const echo = guards?.checkAnswer(request, result.value);
+    if (echo && echo.verdict !== "allow")
+      // Flagged or blocked, the echo joins the request's verdicts in the request log.
+      c.set("guardFindings", [...(c.get("guardFindings") ?? []), ...echo.findings]);
     if (echo && echo.verdict === "block") {
       // The request was fine; the answer leaked the system prompt. Withhold it, as a content filter would.
-      c.set("guardFindings", echo.findings);
       return c.json({
         ...result.value,
         choices: result.value.choices.map((choice) => ({
