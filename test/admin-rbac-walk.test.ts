@@ -24,6 +24,7 @@ const sampleBodies: Record<string, unknown> = {
   "post /tenants/{tenant}/webhooks": { url: "http://127.0.0.1:9/hook" },
   "post /endpoints/{endpoint}/drift/check": {},
   "post /training/jobs": { dataset: "walk", template: "mlp" },
+  "post /tenants/{tenant}/plans": { name: "walk", includedUsd: "1", discountPercent: "10" },
 };
 
 /** Query strings for GET routes that need one to answer 200 (e.g. which endpoint). */

@@ -125,6 +125,12 @@ describe("admin API: plans, usage and usage export", () => {
     assert.equal(plan.adjustmentBps, -1_234);
     assert.equal(plan.effectiveFrom, monthStart);
     assert.equal(plan.firstInvoicePeriod, period);
+    const planAudit = await json<{ entries: AuditEntry[] }>(
+      await admin(`/audit?action=plan-changed&tenant=${gateway.tenantId}`),
+    );
+    assert.equal(planAudit.entries.length, 1, "setting a plan is on the audit trail");
+    assert.equal(planAudit.entries[0]?.actor, "admin");
+    assert.equal(planAudit.entries[0]?.details.name, "pro");
 
     // 868 − 200 included = 668; 12.34% of 668 = 82.4312 → 82 (half up); 668 − 82 = 586.
     const after = await json<Invoice>(await admin(`/tenants/acme/invoice?period=${period}`));

@@ -155,6 +155,14 @@ describe("CLI: key budgets and tenant plans", () => {
     );
     const table = await cli("plans", "list", "--tenant", "acme");
     assert.match(table.stdout, /reseller\s+2026-10-01T00:00:00.000Z\s+2026-10\s+1000\s+725/);
+    const audit = await cli("audit", "list", "--action", "plan-changed", "--json");
+    assert.equal(audit.code, 0, audit.stderr);
+    const entries = (JSON.parse(audit.stdout) as { entries: { actor: string; target: string }[] }).entries;
+    assert.deepEqual(
+      entries.map((entry) => [entry.actor, entry.target]),
+      [["cli", plan.id]],
+      "setting a plan from the CLI is on the audit trail",
+    );
   });
 
   it("refuses a negative, non-finite or ambiguous plan, naming the field, and stores nothing", async () => {

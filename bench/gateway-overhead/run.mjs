@@ -5,7 +5,7 @@
 //                                       [--rate 300] [--rate-duration 10] [--rate-connections 8]
 //                                       [--quick] [--json FILE]
 //
-// Two Modelport servers, compiled from src/ exactly as `npm start` runs them and configured
+// Three Modelport servers, compiled from src/ exactly as `npm start` runs them and configured
 // alike, in front of one mock OpenAI upstream (bench/gateway/mock-upstream.mjs):
 //   ON   as deployed: tenant-key auth (keyed hash + cache), per-key and per-tenant rate limits
 //        and concurrency caps (in-memory limiter, reserve then settle), monthly key and tenant
@@ -14,7 +14,10 @@
 //   OFF  the same server started with startServer's internal `withoutCommerceStages` option
 //        (src/commerce/benchmark-bypass.ts): no limiter, budgets or metering, and auth reduced
 //        to a Map lookup of the presented key. Everything else (routing, request log, access
-//        log, metrics) runs in both.
+//        log, metrics) runs in both;
+//   NOLOG  ON with the request log and the access log switched off in its config
+//        (`requestLog.enabled: false`, `logging.accessLog: false`): ON − NOLOG is what logging
+//        costs per request (metrics stay on: they are not switchable).
 // A raw-socket load generator in this process drives them in interleaved rounds (order rotated):
 // saturation (closed loop) and a fixed rate (paced, latency from when each request was due).
 // CPU per request comes from /proc/PID/stat of each server. Prints a Markdown table.
@@ -126,7 +129,8 @@ async function startModelport(variant, upstreamBaseUrl) {
   writeFileSync(
     configFile,
     JSON.stringify({
-      logging: { level: "info" },
+      logging: { level: "info", ...(variant === "nolog" ? { accessLog: false } : {}) },
+      ...(variant === "nolog" ? { requestLog: { enabled: false } } : {}),
       providers: { mock: { type: "openai", baseUrl: upstreamBaseUrl, apiKey: "sk-bench" } },
       endpoints: {
         chat: {
@@ -195,12 +199,13 @@ async function probe(system) {
   if (response.status !== 200) throw new Error(`${system.name}: status ${response.status}`);
   answered[system.name] += 1;
   const limited = response.headers.has("x-ratelimit-limit-requests");
-  if (limited !== (system.name === "on"))
+  if (limited !== (system.name !== "off"))
     throw new Error(`${system.name}: x-ratelimit headers ${limited ? "present" : "absent"}; the toggle did not apply`);
 }
 
 /** 2xx answers per variant over the whole run (probe, warm-up, measurements): the ledger must hold exactly as many for ON. */
-const answered = { on: 0, off: 0 };
+const answered = { on: 0, off: 0, nolog: 0 };
+const variants = ["on", "off", "nolog"];
 
 async function load(system, options) {
   const result = await runLoad({ ...system, ...options });
@@ -238,13 +243,13 @@ try {
   const mock = await startMock();
   started.push(mock);
   const systems = [];
-  for (const variant of ["on", "off"]) {
+  for (const variant of variants) {
     const system = await startModelport(variant, mock.upstreamBaseUrl);
     started.push(system);
     systems.push(system);
     await probe(system);
   }
-  log(`mock pid ${mock.proc.pid}; on pid ${systems[0].proc.pid}; off pid ${systems[1].proc.pid}`);
+  log(`mock pid ${mock.proc.pid}; ${systems.map((system) => `${system.name} pid ${system.proc.pid}`).join("; ")}`);
   for (const system of systems)
     await load(system, {
       connections: settings.connections,
@@ -252,8 +257,9 @@ try {
     });
   log("warmed up");
 
-  const results = { saturation: { on: [], off: [] }, rate: { on: [], off: [] } };
-  const inOrder = (round) => (round % 2 === 0 ? systems : [...systems].reverse());
+  const results = { saturation: { on: [], off: [], nolog: [] }, rate: { on: [], off: [], nolog: [] } };
+  // The order rotates every round, so no variant always runs first (or right after the same one).
+  const inOrder = (round) => systems.map((_system, index) => systems[(index + round) % systems.length]);
   for (let round = 0; round < settings.rounds; round++) {
     for (const system of inOrder(round)) {
       const result = await measure(system, mock, {
@@ -263,7 +269,7 @@ try {
       });
       results.saturation[system.name].push(result);
       log(
-        `saturation r${round + 1} ${system.name.padEnd(3)} ${Math.round(result.rps)} req/s, gateway ${Math.round(result.gatewayCpuUs)} µs CPU/req` +
+        `saturation r${round + 1} ${system.name.padEnd(5)} ${Math.round(result.rps)} req/s, gateway ${Math.round(result.gatewayCpuUs)} µs CPU/req` +
           (result.non2xx || result.errors ? ` (non-2xx ${result.non2xx}, errors ${result.errors})` : ""),
       );
     }
@@ -276,7 +282,7 @@ try {
       });
       results.rate[system.name].push(result);
       log(
-        `rate ${settings.rate}/s r${round + 1} ${system.name.padEnd(3)} achieved ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms`,
+        `rate ${settings.rate}/s r${round + 1} ${system.name.padEnd(5)} achieved ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms`,
       );
     }
   }
@@ -289,21 +295,24 @@ try {
     billed[system.name] = database.prepare("select count(*) as n from usage_records").get().n;
     database.close();
   }
-  log(`ledger: ON answered ${answered.on}, billed ${billed.on}; OFF answered ${answered.off}, billed ${billed.off}`);
-  if (billed.on !== answered.on || billed.off !== 0)
+  log(
+    `ledger: ON answered ${answered.on}, billed ${billed.on}; OFF answered ${answered.off}, billed ${billed.off}; NOLOG answered ${answered.nolog}, billed ${billed.nolog}`,
+  );
+  if (billed.on !== answered.on || billed.off !== 0 || billed.nolog !== answered.nolog)
     throw new Error("the ledger does not match the answered requests: the ON/OFF toggle or metering is broken");
 
   const med = (phase, variant, field) => median(results[phase][variant].map((result) => result[field]));
   const row = (label, phase, field, digits, unit = "") => {
     const on = med(phase, "on", field);
     const off = med(phase, "off", field);
-    return `| ${label} | ${on.toFixed(digits)}${unit} | ${off.toFixed(digits)}${unit} | ${(on - off).toFixed(digits)}${unit} | ${(on / off).toFixed(2)} |`;
+    const nolog = med(phase, "nolog", field);
+    return `| ${label} | ${on.toFixed(digits)}${unit} | ${off.toFixed(digits)}${unit} | ${(on - off).toFixed(digits)}${unit} | ${(on / off).toFixed(2)} | ${nolog.toFixed(digits)}${unit} | ${(on - nolog).toFixed(digits)}${unit} | ${(on / nolog).toFixed(2)} |`;
   };
   const lines = [
     `Settings: ${settings.rounds} interleaved rounds, medians; saturation ${settings.saturationSeconds} s with ${settings.connections} connections (closed loop); fixed rate ${settings.rate} req/s for ${settings.rateSeconds} s on ${settings.rateConnections} connections (latency from when each request was due).`,
     "",
-    "| | ON (auth + limits + budgets + metering) | OFF | ON − OFF | ON / OFF |",
-    "| --- | ---: | ---: | ---: | ---: |",
+    "| | ON (auth + limits + budgets + metering) | OFF (no commerce stages) | ON − OFF | ON / OFF | NOLOG (ON without request log and access log) | ON − NOLOG | ON / NOLOG |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     row("req/s at saturation", "saturation", "rps", 0),
     row("latency p50 at saturation", "saturation", "p50", 2, " ms"),
     row("latency p99 at saturation", "saturation", "p99", 2, " ms"),
@@ -312,9 +321,14 @@ try {
     row(`latency p99 at ${settings.rate} req/s`, "rate", "p99", 3, " ms"),
     row(`gateway CPU per request at ${settings.rate} req/s`, "rate", "gatewayCpuUs", 0, " µs"),
     "",
-    `Ledger check: ON answered ${answered.on} requests and billed exactly ${billed.on}; OFF billed ${billed.off}.`,
+    `Ledger check: ON answered ${answered.on} requests and billed exactly ${billed.on}; NOLOG ${answered.nolog} and ${billed.nolog}; OFF billed ${billed.off}.`,
     "",
-    `Other processes on the machine during the runs (median, cores): saturation ON ${med("saturation", "on", "otherCores").toFixed(2)}, OFF ${med("saturation", "off", "otherCores").toFixed(2)}; fixed rate ON ${med("rate", "on", "otherCores").toFixed(2)}, OFF ${med("rate", "off", "otherCores").toFixed(2)}.`,
+    `Other processes on the machine during the runs (median, cores): ${variants
+      .map(
+        (variant) =>
+          `${variant} saturation ${med("saturation", variant, "otherCores").toFixed(2)}, fixed rate ${med("rate", variant, "otherCores").toFixed(2)}`,
+      )
+      .join("; ")}.`,
   ];
   console.log(`\n${lines.join("\n")}\n`);
   if (flags.json) writeFileSync(flags.json, `${JSON.stringify({ settings, results }, null, 2)}\n`);

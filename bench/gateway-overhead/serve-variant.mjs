@@ -17,7 +17,7 @@ const { values } = parseArgs({
     "data-dir": { type: "string" },
   },
 });
-if (values.variant !== "on" && values.variant !== "off") throw new Error("--variant must be on or off");
+if (!["on", "off", "nolog"].includes(values.variant ?? "")) throw new Error("--variant must be on, off or nolog");
 const load = (path) => import(pathToFileURL(join(values.dist, path)).href);
 const { resolveSettings } = await load("config/settings.js");
 const { startServer } = await load("server/start-server.js");

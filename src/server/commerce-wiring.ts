@@ -108,14 +108,19 @@ export async function startCommerce(options: {
     clock,
     flushLedger: () => ledger.flush(),
     spentSince: async (scope, monthStart) => {
+      // Up to the end of the month: whole days only, so the report reads the daily rollups (kept
+      // with every ledger batch, today's included) and never scans today's records.
+      const start = new Date(monthStart);
+      const monthEnd = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1)).toISOString();
       const report = await queries.usage({
         tenantId: scope.tenantId,
         ...(scope.keyId ? { keyId: scope.keyId } : {}),
         from: monthStart,
-        to: new Date(clock.now() + 1).toISOString(),
+        to: monthEnd,
       });
       return report.totals.costMicros;
     },
+    onRefreshError: logError("budget refresh failed; using the last figures"),
     onThreshold: (event) => {
       const who = event.scope.keyId ? `API key ${event.scope.keyId}` : "tenant";
       options.alerts

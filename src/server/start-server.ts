@@ -10,6 +10,7 @@ import type { AuditRecorder } from "../core/audit.js";
 import { type Clock, systemClock } from "../core/clock.js";
 import { ModelportError } from "../core/errors.js";
 import type { ModelRuntime } from "../core/runtime.js";
+import { commerceAdminRoutes, exportAuditRecorder, planAuditRecorder } from "../gateway/admin/routes-commerce.js";
 import { monitoringAdminRoutes } from "../gateway/admin/routes-monitoring.js";
 import { openResponseCache } from "../gateway/cache/index.js";
 import { createEndpointRegistry } from "../gateway/endpoint-registry.js";
@@ -283,6 +284,12 @@ export async function startServer(
       ...monitoringAdminRoutes({ tenants, quality: monitoring.quality }),
       ...drift.routes,
       ...training.routes,
+      ...commerceAdminRoutes({
+        tenants,
+        ...commerce.admin,
+        recordExport: exportAuditRecorder(recorder),
+        recordPlanChange: planAuditRecorder(recorder),
+      }),
     ],
     alerting: {
       createWebhook: (tenantId, url) => monitoring.webhooks.create(tenantId, url),

@@ -44,7 +44,7 @@ export function registerPlans(program: Command): void {
         const { parsePlanInput } = await import("../../commerce/pricing/plan-input.js");
         const { viewPlan } = await import("../../commerce/pricing/plan-view.js");
         const { createPriceRepository } = await import("../../commerce/pricing/index.js");
-        const plan = await withTenantContext(flags, async ({ tenantId, handle }) => {
+        const plan = await withTenantContext(flags, async ({ tenantId, handle, masterKey, settings }) => {
           // The same checks and messages as the admin API (MP_INVALID_REQUEST naming the field).
           const input = parsePlanInput(
             tenantId,
@@ -58,7 +58,17 @@ export function registerPlans(program: Command): void {
             },
             Date.now(),
           );
-          return viewPlan(await createPriceRepository(handle).addPlan(input));
+          const created = viewPlan(await createPriceRepository(handle).addPlan(input));
+          const { createAuditLog } = await import("../../privacy/audit/audit-log.js");
+          const { systemClock } = await import("../../core/clock.js");
+          await createAuditLog({ database: handle, masterKey, dataDir: settings.dataDir, clock: systemClock }).record({
+            action: "plan-changed",
+            actor: "cli",
+            tenantId,
+            target: created.id,
+            details: { name: created.name, effectiveFrom: created.effectiveFrom, terms: JSON.stringify(created) },
+          });
+          return created;
         });
         if (flags.json) printJson(plan);
         else

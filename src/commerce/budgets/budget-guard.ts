@@ -34,6 +34,8 @@ export interface BudgetGuardOptions {
   /** Share of the budget at which `onThreshold` fires with level `soft`. Default 80. */
   softPercent?: number;
   onThreshold?: (event: BudgetThresholdEvent) => void;
+  /** A background refresh failed (the figures stay as they were; retried after `refreshMs`). */
+  onRefreshError?: (error: unknown) => void;
 }
 
 interface ScopeState {
@@ -43,6 +45,8 @@ interface ScopeState {
   /** Estimates of requests in flight in this process. */
   reserved: number;
   refreshedAt: number;
+  /** The ledger's figure has been read at least once this month. */
+  loaded: boolean;
   refreshing: Promise<void> | undefined;
   /** Charges settled while a refresh runs: they may miss the ledger's figure, so they are added back. */
   settledDuringRefresh: number;
@@ -63,7 +67,8 @@ function monthOf(now: number): { month: string; start: string } {
  * real charge. Within a process this is exact: concurrent requests cannot together pass the
  * budget. Across processes each one sees the others' charges at its next refresh (the ledger is
  * the shared truth), so the overshoot is bounded by the other processes' in-flight requests in a
- * refresh interval. The soft threshold and exhaustion fire `onThreshold` once per scope and month.
+ * refresh interval. Only a scope's first load in a month is awaited; later refreshes run in the
+ * background. The soft threshold and exhaustion fire `onThreshold` once per scope and month.
  */
 export function createBudgetGuard(options: BudgetGuardOptions) {
   const { clock } = options;
@@ -79,6 +84,7 @@ export function createBudgetGuard(options: BudgetGuardOptions) {
       // Counting a charge twice (flushed just in time) errs towards refusing, never towards overspending.
       state.committed = spent + state.settledDuringRefresh;
       state.refreshedAt = clock.now();
+      state.loaded = true;
     })().finally(() => {
       state.refreshing = undefined;
     });
@@ -95,6 +101,7 @@ export function createBudgetGuard(options: BudgetGuardOptions) {
         committed: 0,
         reserved: 0,
         refreshedAt: 0,
+        loaded: false,
         refreshing: undefined,
         settledDuringRefresh: 0,
         softFired: false,
@@ -102,8 +109,18 @@ export function createBudgetGuard(options: BudgetGuardOptions) {
       };
       states.set(scope.key, state);
       await refresh(scope, state, start);
-    } else if (now - state.refreshedAt > refreshMs) {
+    } else if (!state.loaded) {
+      // Never loaded this month (the first load is running for a concurrent request, or failed): wait.
       await refresh(scope, state, start);
+    } else if (now - state.refreshedAt > refreshMs && state.refreshing === undefined) {
+      // Later refreshes run in the background. This process's own charges are in `committed`
+      // already (settled here), so waiting would only show other processes' charges a moment
+      // sooner, while every request arriving during the ledger flush and the query would stall.
+      const stale = state;
+      refresh(scope, stale, start).catch((error) => {
+        stale.refreshedAt = clock.now(); // back off for refreshMs instead of retrying per request
+        options.onRefreshError?.(error);
+      });
     }
     return state;
   }

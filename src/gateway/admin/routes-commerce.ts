@@ -29,6 +29,8 @@ export interface CommerceAdminDeps {
    * be audited is refused (see `exportAuditRecorder`).
    */
   recordExport(actor: Actor, tenantId: string, details: ExportDetails): Promise<void>;
+  /** Writes a `plan-changed` audit entry; awaited, so a plan that cannot be audited is not reported as set. */
+  recordPlanChange?: ((actor: Actor, tenantId: string, plan: ExportDetails) => Promise<void>) | undefined;
   /** Moves usage still in the ledger's buffer into the database, so reads include every answered request. */
   flushLedger?: (() => Promise<void>) | undefined;
   now?: (() => number) | undefined;
@@ -43,6 +45,31 @@ export function exportAuditRecorder(audit: AuditRecorder): CommerceAdminDeps["re
       tenantId,
       target: "usage-records",
       details,
+    });
+  };
+}
+
+/** A plan's terms as flat audit details (no nested objects on the trail). */
+function auditablePlan(plan: ReturnType<typeof viewPlan>): ExportDetails {
+  return Object.fromEntries(
+    Object.entries(plan).map(([key, value]) => [
+      key,
+      value === null || ["string", "number", "boolean"].includes(typeof value)
+        ? (value as string | number | boolean | null)
+        : JSON.stringify(value),
+    ]),
+  );
+}
+
+/** `recordPlanChange` over the audit trail port. */
+export function planAuditRecorder(audit: AuditRecorder): NonNullable<CommerceAdminDeps["recordPlanChange"]> {
+  return async (actor, tenantId, plan) => {
+    await audit.record({
+      action: "plan-changed",
+      actor: actor.kind === "operator" ? "admin" : `key:${actor.keyId}`,
+      tenantId,
+      target: typeof plan.id === "string" ? plan.id : "plan",
+      details: plan,
     });
   };
 }
@@ -127,8 +154,9 @@ export function commerceAdminRoutes(deps: CommerceAdminDeps): AdminRoute[] {
       status: 201,
       handler: async ({ actor, params, body }) => {
         const tenant = await tenantFor(actor, params, "tenant:plan");
-        const plan = await deps.prices.addPlan(parsePlanInput(tenant.id, body, now()));
-        return viewPlan(plan);
+        const plan = viewPlan(await deps.prices.addPlan(parsePlanInput(tenant.id, body, now())));
+        await deps.recordPlanChange?.(actor, tenant.id, auditablePlan(plan));
+        return plan;
       },
     }),
     adminRoute({

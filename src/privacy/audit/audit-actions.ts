@@ -40,6 +40,8 @@ export const auditActions = [
   // the trail itself
   "audit-checkpoint-created",
   "audit-verified",
+  // commerce
+  "plan-changed",
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];
