@@ -6,6 +6,7 @@ import { registerConfig } from "./commands/config.js";
 import { registerDataKeys } from "./commands/data-keys.js";
 import { registerDatasets } from "./commands/datasets.js";
 import { registerDrift } from "./commands/drift.js";
+import { registerEval } from "./commands/eval.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerModels } from "./commands/models.js";
 import { registerPii } from "./commands/pii.js";
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDatasets(program);
   registerDataKeys(program);
   registerTrain(program);
+  registerEval(program);
   registerRuns(program);
   registerQuickstart(program);
   for (const command of program.commands) {
