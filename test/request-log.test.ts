@@ -114,15 +114,28 @@ describe("request log", () => {
   it("deletes entries past retention in batches", async () => {
     const handle = await openDatabase({ dataDir: gateway.dataDir });
     try {
-      const repository = createRequestLogRepository(handle.db);
+      // The server's SQLite write path (prepared statements), replayed: nothing is inserted twice.
+      const repository = createRequestLogRepository(handle.db, { sqliteConnection: handle.sqliteConnection });
+      assert.ok(handle.sqliteConnection, "SQLite exposes its connection");
       const old = (await repository.search({ limit: 1 })).data[0];
       assert.ok(old);
-      await repository.insertMany(
-        Array.from({ length: 7 }, (_, index) => ({
-          ...old,
-          requestId: `req_old_${index}`,
-          time: "2020-01-01T00:00:00.000Z",
-        })),
+      const batch = Array.from({ length: 7 }, (_, index) => ({
+        ...old,
+        requestId: `req_old_${index}`,
+        time: "2020-01-01T00:00:00.000Z",
+        guardVerdicts: [{ guard: "injection", index }],
+      }));
+      await repository.insertMany(batch);
+      await repository.insertMany(batch);
+      const stored = await repository.search({ from: "2019-01-01T00:00:00.000Z", to: "2021-01-01T00:00:00.000Z" });
+      assert.deepEqual(
+        stored.data.map((entry) => entry.requestId).sort(),
+        batch.map((entry) => entry.requestId).sort(),
+      );
+      assert.deepEqual(
+        stored.data.find((entry) => entry.requestId === "req_old_3"),
+        batch[3],
+        "every column round-trips",
       );
       assert.equal(await repository.deleteOlderThan("2021-01-01T00:00:00.000Z", 3), 7);
       assert.equal(

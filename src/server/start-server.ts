@@ -185,7 +185,7 @@ export async function startServer(
     alerts: monitoring.alerts,
   });
 
-  const requestLogRepository = createRequestLogRepository(handle.db);
+  const requestLogRepository = createRequestLogRepository(handle.db, { sqliteConnection: handle.sqliteConnection });
   const requestLog = config.requestLog.enabled
     ? createRequestLogWriter({
         repository: requestLogRepository,
