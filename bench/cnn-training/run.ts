@@ -144,6 +144,8 @@ async function main(): Promise<void> {
       json: { type: "string" },
     },
   });
+  // The in-process engine is "tfjs-1t"; children get their thread count explicitly.
+  if (!values.child) delete process.env.MODELPORT_TFJS_WASM_THREADS;
   await ensureWasmBackend();
 
   if (values.child) {

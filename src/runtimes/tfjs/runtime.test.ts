@@ -67,7 +67,7 @@ describe("wasm backend", () => {
     assert.equal(tf.getBackend(), "wasm");
     assert.equal(info.backend, "wasm");
     assert.equal(info.simd, true, "Node 20 validates wasm SIMD, so the SIMD binary is used");
-    assert.equal(info.multithread, false, "tfjs turns wasm threads off under Node");
+    assert.equal(info.multithread, false, "one thread unless MODELPORT_TFJS_WASM_THREADS asks for more");
     assert.equal(info.threads, 1);
   });
 

@@ -22,41 +22,48 @@ const require = createRequire(import.meta.url);
 export const wasmBinaryDirectory = `${join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist")}/`;
 
 /**
- * XNNPACK threads for the wasm backend, from `MODELPORT_TFJS_WASM_THREADS` (default 1: the
- * single-threaded SIMD build, as before). With more, the multi-threaded SIMD build is loaded; its
- * GEMMs and convolutions then use that many threads (2 threads: 1.6× faster 1024³ matMul,
- * CNN training step 1.4–1.6× faster on an idle 2-core box). Read once, when the backend starts.
+ * Threads for Modelport's wasm SIMD training kernels (src/training/tfjs-kernels), from
+ * `MODELPORT_TFJS_WASM_THREADS` (default 1: tfjs's single-threaded SIMD build, as before). With
+ * more, tfjs's multi-threaded SIMD build is loaded for its shared heap, and the kernels split
+ * their work across that many threads: with 2, the MNIST CNN training step at batch 64 took
+ * 29–34 ms instead of 38–39 ms on this repo's 2-core dev box (shared with other work). Read
+ * once, when the backend starts.
+ *
+ * XNNPACK's own thread pool stays at 1 thread: with 2 XNNPACK threads as well, waking its workers
+ * for every operation cost more than it saved (MLP step 5.7 → 11.5 ms, CNN step 29 → 35 ms), and
+ * its spinning workers compete with the kernels' threads for the cores.
  */
 function requestedThreads(): number {
+  // Read here rather than through src/config: the backend starts lazily inside whatever process
+  // trains (server, CLI, a benchmark's child process), long after settings were resolved, and
+  // the value has to be fixed before tfjs's wasm module loads.
   const raw = process.env.MODELPORT_TFJS_WASM_THREADS;
   if (raw === undefined || raw.trim() === "") return 1;
   const threads = Number(raw);
-  if (!Number.isInteger(threads) || threads < 1 || threads > 8)
-    throw new Error(`MODELPORT_TFJS_WASM_THREADS must be an integer from 1 to 8, got "${raw}"`);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64)
+    throw new ModelportError(
+      "MP_CONFIG_INVALID",
+      `MODELPORT_TFJS_WASM_THREADS must be an integer from 1 to 64, got "${raw}"`,
+    );
   return threads;
 }
 
 /** The part of the emscripten module of tfjs's threaded build that start-up touches. */
 interface ThreadedModule {
   cwrap(name: string, returnType: string | null, argumentTypes: string[]): unknown;
-  PThread?: { runningWorkers: { unref?: () => void }[] };
   tfjs?: unknown;
 }
 
 /**
  * Registers a `wasm` backend factory that loads tfjs's multi-threaded SIMD build. tfjs 4.22 never
  * picks that build in Node (tfjs#3830): its loader hands emscripten Blob URLs, which Node's
- * worker_threads cannot start. The build itself runs fine on worker_threads when given files:
- * - the pthread worker script ships as a JS string (`wasmWorkerContents`), so it is written once
- *   to a file in the OS temp directory;
- * - tfjs caps XNNPACK's pool at half the logical cores (assuming hyper-threading), so the core
- *   count the wasm module sees is raised to fit the requested thread count;
- * - running pthreads keep Node's event loop alive, so the pool's workers are unref'd.
+ * worker_threads cannot start. The build itself runs on worker_threads when given files: its
+ * pthread worker script ships as a JS string (`wasmWorkerContents`), so it is written once to a
+ * file in the OS temp directory.
  */
-function registerThreadedWasmBackend(threads: number): void {
+function registerThreadedWasmBackend(): void {
   const buildDirectory = join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "wasm-out");
   const script = join(buildDirectory, "tfjs-backend-wasm-threaded-simd.js");
-  const binary = join(buildDirectory, "tfjs-backend-wasm-threaded-simd.wasm");
   const factory = require(script) as (options: object) => Promise<ThreadedModule>;
   const { wasmWorkerContents } = require(join(buildDirectory, "tfjs-backend-wasm-threaded-simd.worker.js")) as {
     wasmWorkerContents: string;
@@ -73,29 +80,10 @@ function registerThreadedWasmBackend(threads: number): void {
   tf.registerBackend(
     "wasm",
     async () => {
-      // emscripten never settles its promise when instantiation fails; this one rejects instead.
-      let instantiationFailed: (error: unknown) => void = () => {};
-      const failure = new Promise<never>((_, reject) => {
-        instantiationFailed = reject;
+      const module = await factory({
+        locateFile: (path: string) => (path.endsWith(".worker.js") ? workerFile : join(buildDirectory, path)),
+        mainScriptUrlOrBlob: script,
       });
-      const module = await Promise.race([
-        factory({
-          locateFile: (path: string) => (path.endsWith(".worker.js") ? workerFile : join(buildDirectory, path)),
-          mainScriptUrlOrBlob: script,
-          instantiateWasm(
-            imports: { env: Record<string, unknown> },
-            receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void,
-          ) {
-            imports.env.emscripten_num_logical_cores = () => 2 * threads;
-            WebAssembly.instantiate(readFileSync(binary), imports as WebAssembly.Imports).then(
-              ({ instance, module }) => receive(instance, module),
-              instantiationFailed,
-            );
-            return {};
-          },
-        }),
-        failure,
-      ]);
       // The bindings tfjs's own loader adds (tf-backend-wasm's init()).
       module.tfjs = {
         init: module.cwrap("init", null, []),
@@ -105,10 +93,8 @@ function registerThreadedWasmBackend(threads: number): void {
         disposeData: module.cwrap("dispose_data", null, ["number"]),
         dispose: module.cwrap("dispose", null, []),
       };
-      setThreadsCount(threads);
-      const backend = new BackendWasm(module as unknown as ConstructorParameters<typeof BackendWasm>[0]);
-      for (const worker of module.PThread?.runningWorkers ?? []) worker.unref?.();
-      return backend;
+      setThreadsCount(1);
+      return new BackendWasm(module as unknown as ConstructorParameters<typeof BackendWasm>[0]);
     },
     2,
   );
@@ -120,16 +106,20 @@ export interface WasmBackendInfo {
   simd: boolean;
   /**
    * Whether the multi-threaded build was loaded (tfjs itself never loads it in Node, see tfjs#3830;
-   * Modelport does when `MODELPORT_TFJS_WASM_THREADS` > 1).
+   * Modelport does when `MODELPORT_TFJS_WASM_THREADS` > 1, for its shared heap).
    */
   multithread: boolean;
-  /** XNNPACK worker threads; 1 when the single-threaded build is used. */
+  /** XNNPACK worker threads (1: see `requestedThreads`). */
   threads: number;
+  /** Threads Modelport's wasm SIMD training kernels use (`MODELPORT_TFJS_WASM_THREADS`). */
+  kernelThreads: number;
 }
 
 let starting: Promise<void> | undefined;
 /** Set when start() registered the multi-threaded build. */
 let threadedBuild = false;
+/** What `MODELPORT_TFJS_WASM_THREADS` asked for when the backend started. */
+let kernelThreads = 1;
 
 type ProcessEvent = "uncaughtException" | "unhandledRejection";
 const processEvents: readonly ProcessEvent[] = ["uncaughtException", "unhandledRejection"];
@@ -158,9 +148,9 @@ function removeListenersAddedSince(before: Map<ProcessEvent, Set<unknown>>): voi
 }
 
 async function start(): Promise<void> {
-  const threads = requestedThreads();
-  if (threads > 1 && !threadedBuild) {
-    registerThreadedWasmBackend(threads);
+  kernelThreads = requestedThreads();
+  if (kernelThreads > 1 && !threadedBuild) {
+    registerThreadedWasmBackend();
     threadedBuild = true;
   }
   // tfjs keeps `setWasmPaths` state per module; it must run before the first setBackend("wasm").
@@ -212,7 +202,16 @@ export async function wasmBackendInfo(): Promise<WasmBackendInfo> {
     simd: simd === true || threadedBuild,
     multithread: multithread === true || threadedBuild,
     threads: getThreadsCount(),
+    kernelThreads: wasmKernelThreads(),
   };
+}
+
+/**
+ * Threads for Modelport's wasm SIMD kernels: `MODELPORT_TFJS_WASM_THREADS` as read at start-up
+ * when the multi-threaded build (whose heap worker threads can share) is running, otherwise 1.
+ */
+export function wasmKernelThreads(): number {
+  return threadedBuild ? kernelThreads : 1;
 }
 
 function describe(error: unknown): string {

@@ -6,25 +6,27 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
+import { winogradApplies, winogradFilterGradient3x3 } from "./conv2d-winograd.js";
 import { createKernelRunner, float32View, type KernelBackend, type KernelRunner } from "./kernel-runner.js";
-import { simdKernelsFor } from "./simd-kernels.js";
+import { filterGradientCall, parallelism, type SimdKernels, simdKernelsFor, splitRange } from "./simd-kernels.js";
 
 /**
  * `Conv2DBackpropFilter` for the wasm backend, which tfjs 4.22 does not ship (without it a Conv2D
- * layer cannot train on wasm). Built only from kernels wasm runs through XNNPACK or cheap data
- * movement; wasm's own Conv3DBackpropFilterV2 would work via a depth-1 view but is a scalar loop
- * (~580 ms for the MNIST CNN's second layer at batch 64, against ~25 ms here).
+ * layer cannot train on wasm). wasm's own Conv3DBackpropFilterV2 would work via a depth-1 view but
+ * is a scalar loop (~580 ms for the MNIST CNN's second layer at batch 64, against ~8 ms here).
  *
  * The filter gradient is a correlation of the input with the output gradient:
  *   dW[a, b, c, o] = Σ_{n,i,j} xPadded[n, a + i·sh, b + j·sw, c] · dy[n, i, j, o]
- * Four formulations, picked per shape by `chooseFilterGradientMethod`:
+ * Five formulations, picked per shape by `chooseFilterGradientMethod`:
  *
- * - "simd" (output channels % 4 = 0, the usual case): the correlation as a hand-written wasm SIMD
- *   loop over x and dy where they lie (simd-kernels.ts), no intermediate tensors. With input
- *   channels % 4 = 0 and output channels % 8 = 0 it keeps a 4×8 tile of dW in registers and runs
- *   at ~40 GFLOP/s, faster than XNNPACK here because XNNPACK would first have to pack a
- *   freshly computed operand of 400k–1.6M elements (~8–10 ms per call) and then stream a
- *   GEMM with a 12544–50176-long reduction.
+ * - "winograd" (3×3, stride 1, input channels % 4 = 0, output channels % 8 = 0): Winograd
+ *   F(3×3, 2×2) in wasm SIMD (conv2d-winograd.ts), 2.25× fewer multiplications than the direct
+ *   sum.
+ * - "simd" (output channels % 4 = 0): the correlation as a wasm SIMD loop over x and dy where they
+ *   lie (simd-kernels.ts), no intermediate tensors; with input channels % 4 = 0 and output
+ *   channels % 8 = 0 it keeps a 4×8 tile of dW in registers (~40 GFLOP/s). XNNPACK is slower
+ *   here: it would first pack a freshly computed operand of 400k–1.6M elements (~8–10 ms per
+ *   call) and then stream a GEMM with a 12544–50176-long reduction.
  * - "transposed-conv": swapping the batch and channel axes makes it an ordinary forward
  *   convolution. The input becomes xᵀ [C, H, W, N] (a batch of C images with N channels), the
  *   filter becomes dyᵀ [OH, OW, N, OC] dilated by the forward strides, and the output
@@ -36,21 +38,24 @@ import { simdKernelsFor } from "./simd-kernels.js";
  *   patch matrix [fh·fw·C, N·OH·OW] is written directly in that (already transposed) layout by a
  *   loop over the wasm heap and multiplied by dy viewed as [N·OH·OW, OC] in one un-transposed
  *   matMul.
+ * The last three remain for output channel counts that are not a multiple of 4.
  *
- * Process CPU time per call at batch 64 inside a training step (median of 7, this repo's dev box):
- * MNIST CNN layer 1 (28×28, C 1→32): simd 1.5 ms, transposed-conv 18.8, input-as-filter 15.8,
- * im2col 12.1 (13.5 in a later profile); layer 2 (14×14, C 32→64): simd 10.9, 30.4, 26.0 (20.3
- * later), 39.6; a 5×5 16→32 layer 15.6, 15.6, 32.6; a stride-2 32→64 layer on
- * 28×28: transposed-conv 37.7, im2col 46.9. wasm's own Conv3DBackpropFilterV2 through a depth-1
- * view (a scalar loop) took ~580 ms for layer 2.
+ * Process CPU time per call at batch 64 (median of 7–11 calls, this repo's 2-core dev box; the
+ * XNNPACK variants measured inside a training step, where every operand is new): MNIST CNN
+ * layer 1 (28×28, C 1→32): simd 1.5 ms, transposed-conv 18.8, input-as-filter 15.8, im2col
+ * 12.1–13.5; layer 2 (14×14, C 32→64): winograd 8.1, simd 11.0, transposed-conv 30.4,
+ * input-as-filter 18.7–26.0, im2col 39.6; a 5×5 16→32 layer: transposed-conv 15.6,
+ * input-as-filter 15.6, im2col 32.6; a stride-2 32→64 layer on 28×28: transposed-conv 37.7,
+ * im2col 46.9.
  */
 
-export type FilterGradientMethod = "simd" | "transposed-conv" | "input-as-filter" | "im2col";
+export type FilterGradientMethod = "winograd" | "simd" | "transposed-conv" | "input-as-filter" | "im2col";
 
 /** Below this many GEMM rows (C·fh·fw) im2col wins; at 36 (C = 4, 3×3) the three tie. */
 const im2colMaxRows = 32;
 
 export function chooseFilterGradientMethod(info: backend_util.Conv2DInfo, simdAvailable = true): FilterGradientMethod {
+  if (simdAvailable && winogradApplies(info)) return "winograd";
   if (simdAvailable && info.outChannels % 4 === 0) return "simd";
   if (info.inChannels * info.filterHeight * info.filterWidth < im2colMaxRows) return "im2col";
   const inputSize = info.inHeight * info.inWidth * info.inChannels;
@@ -99,19 +104,63 @@ export function conv2dBackpropFilterWasm(
       throw new Error(`Conv2DBackpropFilter: dy has shape [${dyNhwc.shape}] but the convolution outputs [${expected}]`);
     const simd = simdKernelsFor(backend);
     const chosen = method ?? chooseFilterGradientMethod(info, simd !== undefined);
-    if (chosen === "simd" && simd && info.outChannels % 4 === 0) {
-      const out = backend.makeOutput(
-        [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels],
-        "float32",
-      );
-      simd.filterGradient(
+    if (chosen === "winograd" && simd && winogradApplies(info))
+      return winogradFilterGradient3x3(backend, runner, simd, xNhwc, dyNhwc, {
+        batch: info.batchSize,
+        inHeight: info.inHeight,
+        inWidth: info.inWidth,
+        inChannels: info.inChannels,
+        outHeight: info.outHeight,
+        outWidth: info.outWidth,
+        outChannels: info.outChannels,
+        top: info.padInfo.top,
+        left: info.padInfo.left,
+      });
+    if ((chosen === "simd" || chosen === "winograd") && simd && info.outChannels % 4 === 0)
+      return viaSimd(backend, simd, xNhwc, dyNhwc, info, owned);
+    if (chosen === "im2col") return viaIm2col(runner, backend, xNhwc, dyNhwc, info, owned);
+    if (chosen === "input-as-filter" && info.strideHeight === 1 && info.strideWidth === 1)
+      return viaInputAsFilter(runner, xNhwc, dyNhwc, info, owned);
+    return viaTransposedConv(runner, xNhwc, dyNhwc, info, owned);
+  } finally {
+    runner.free(...owned);
+  }
+}
+
+/**
+ * The direct SIMD loop; with several threads each sums a slice of the batch into its own copy of
+ * dW, and the copies are added up here.
+ */
+function viaSimd(
+  backend: KernelBackend,
+  simd: SimdKernels,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  owned: TensorInfo[],
+): TensorInfo {
+  const filterSize = info.filterHeight * info.filterWidth * info.inChannels * info.outChannels;
+  const work = filterSize * info.batchSize * info.outHeight * info.outWidth;
+  const slices = splitRange(info.batchSize, parallelism(simd, work));
+  const out = backend.makeOutput([info.filterHeight, info.filterWidth, info.inChannels, info.outChannels], "float32");
+  const partials = slices.length > 1 ? backend.makeOutput([slices.length - 1, filterSize], "float32") : undefined;
+  if (partials) owned.push(partials);
+  const xAddress = float32View(backend, x).byteOffset;
+  const dyAddress = float32View(backend, dy).byteOffset;
+  const outAddress = float32View(backend, out).byteOffset;
+  const partialsAddress = partials ? float32View(backend, partials).byteOffset : 0;
+  const imageBytes = info.inHeight * info.inWidth * info.inChannels * 4;
+  const gradientBytes = info.outHeight * info.outWidth * info.outChannels * 4;
+  simd.run(
+    ...slices.map(({ begin, end }, index) =>
+      filterGradientCall(
         {
-          x: float32View(backend, xNhwc).byteOffset,
-          dy: float32View(backend, dyNhwc).byteOffset,
-          out: float32View(backend, out).byteOffset,
+          x: xAddress + begin * imageBytes,
+          dy: dyAddress + begin * gradientBytes,
+          out: index === 0 ? outAddress : partialsAddress + (index - 1) * filterSize * 4,
         },
         {
-          batch: info.batchSize,
+          batch: end - begin,
           inHeight: info.inHeight,
           inWidth: info.inWidth,
           inChannels: info.inChannels,
@@ -125,16 +174,18 @@ export function conv2dBackpropFilterWasm(
           top: info.padInfo.top,
           left: info.padInfo.left,
         },
-      );
-      return out;
+      ),
+    ),
+  );
+  if (partials) {
+    const total = float32View(backend, out);
+    const copies = float32View(backend, partials);
+    for (let at = 0; at < copies.length; at++) {
+      const index = at % filterSize;
+      total[index] = (total[index] as number) + (copies[at] as number);
     }
-    if (chosen === "im2col") return viaIm2col(runner, backend, xNhwc, dyNhwc, info, owned);
-    if (chosen === "input-as-filter" && info.strideHeight === 1 && info.strideWidth === 1)
-      return viaInputAsFilter(runner, xNhwc, dyNhwc, info, owned);
-    return viaTransposedConv(runner, xNhwc, dyNhwc, info, owned);
-  } finally {
-    runner.free(...owned);
   }
+  return out;
 }
 
 /**

@@ -6,7 +6,9 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
+import { winogradApplies, winogradConv3x3 } from "./conv2d-winograd.js";
 import { createKernelRunner, type KernelBackend, type KernelRunner } from "./kernel-runner.js";
+import { simdKernelsFor } from "./simd-kernels.js";
 
 /**
  * A faster `Conv2DBackpropInput` for the wasm backend. tfjs 4.22's own wasm kernel is a plain
@@ -17,11 +19,15 @@ import { createKernelRunner, type KernelBackend, type KernelRunner } from "./ker
  * filter whose in/out channels are swapped:
  *   dx[n, h, w, c] = Σ_{a,b,o} dyUp[n, h + a - (fh-1-top), w + b - (fw-1-left), o] · W[fh-1-a, fw-1-b, c, o]
  * where dyUp is dy with (stride - 1) zeros inserted between its rows and columns. That is one
- * forward Conv2D, which wasm runs through XNNPACK. NCHW (never produced by tfjs-layers on wasm)
- * is handed to the backend's original kernel.
+ * forward Conv2D, which wasm runs through XNNPACK. 3×3 stride-1 layers whose channel counts
+ * vectorise (dy's % 4, dx's % 8) run that convolution by Winograd F(2×2, 3×3) in wasm SIMD instead
+ * (conv2d-winograd.ts: 6.5 ms instead of 12 for the MNIST CNN's second layer at batch 64), reading
+ * the filter flipped and channel-swapped in place. NCHW (never produced by tfjs-layers on wasm) is
+ * handed to the backend's original kernel.
  */
 
 export function conv2dBackpropInputWasm(
+  backend: KernelBackend,
   runner: KernelRunner,
   dy: TensorInfo,
   filter: TensorInfo,
@@ -43,6 +49,37 @@ export function conv2dBackpropInputWasm(
     throw new Error(`Conv2DBackpropInput: dy has shape [${dy.shape}] but the convolution outputs [${expected}]`);
   const { batchSize, inHeight, inWidth, outHeight, outWidth, outChannels } = info;
   const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+
+  // The input gradient's own convolution: dy (outChannels) → dx (inChannels), padded 2 − pad.
+  const simd = simdKernelsFor(backend);
+  const flippedTop = filterHeight - 1 - info.padInfo.top;
+  const flippedLeft = filterWidth - 1 - info.padInfo.left;
+  if (
+    simd &&
+    winogradApplies(info) &&
+    outChannels % 4 === 0 &&
+    info.inChannels % 8 === 0 &&
+    flippedTop >= 0 &&
+    flippedLeft >= 0
+  )
+    return winogradConv3x3(
+      backend,
+      runner,
+      simd,
+      dy,
+      { info: filter, flipped: true },
+      {
+        batch: batchSize,
+        inHeight: outHeight,
+        inWidth: outWidth,
+        inChannels: outChannels,
+        outHeight: inHeight,
+        outWidth: inWidth,
+        outChannels: info.inChannels,
+        top: flippedTop,
+        left: flippedLeft,
+      },
+    );
 
   const owned: TensorInfo[] = [];
   try {
@@ -147,7 +184,7 @@ export function createConv2dBackpropInputKernel(
     const supported = attrs.dataFormat !== "NCHW" && dy.dtype === "float32" && filter.dtype === "float32";
     if (!supported && original) return original.kernelFunc(args as never) as TensorInfo;
     if (!supported) throw new Error("Conv2DBackpropInput on wasm supports float32 NHWC tensors only");
-    return conv2dBackpropInputWasm(createKernelRunner(backend, backendName), dy, filter, attrs);
+    return conv2dBackpropInputWasm(backend, createKernelRunner(backend, backendName), dy, filter, attrs);
   };
   return {
     kernelName: Conv2DBackpropInput,

@@ -13,9 +13,11 @@ import {
  * again, and tensors it creates would be tracked by whatever `tidy` scope is active. Kernel-level
  * calls hand back plain `TensorInfo`s whose storage this module frees explicitly.
  *
- * Pure data movement (im2col, scatter of pooling gradients) is written as JavaScript loops over the
- * wasm heap instead: tfjs 4.22's wasm StridedSlice, Slice and broadcasting comparisons are
- * generic per-element loops that turned out slower than V8 running a tight typed-array loop.
+ * Hot loops that XNNPACK does not cover (filter gradients, Winograd convolutions, pooling
+ * gradients, sums, products with freshly updated weights) run as wasm SIMD functions on the heap
+ * (simd-kernels.ts); rarer shapes fall back to JavaScript loops over the heap (tfjs 4.22's wasm
+ * StridedSlice, Slice and broadcasting comparisons are generic per-element loops that turned out
+ * slower than V8 running a tight typed-array loop).
  */
 
 /** The part of tfjs-backend-wasm's `BackendWasm` that composite kernels need. */

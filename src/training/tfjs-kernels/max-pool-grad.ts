@@ -7,7 +7,7 @@ import {
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { float32View, type KernelBackend } from "./kernel-runner.js";
-import { simdKernelsFor } from "./simd-kernels.js";
+import { maxPoolGrad2x2Call, parallelism, simdKernelsFor, splitRange } from "./simd-kernels.js";
 
 /**
  * A faster `MaxPoolGrad` for the wasm backend. tfjs 4.22's wasm kernel walks every input pixel
@@ -175,20 +175,26 @@ export function maxPoolGradOnHeap(
   if (simd && tilesInput(info) && info.filterHeight === 2 && info.filterWidth === 2 && info.inChannels % 4 === 0) {
     // Rows and columns after the last window get no gradient.
     if (info.outHeight * 2 < info.inHeight || info.outWidth * 2 < info.inWidth) float32View(backend, dx).fill(0);
-    simd.maxPoolGrad2x2(
-      {
-        x: float32View(backend, input).byteOffset,
-        dy: float32View(backend, dy).byteOffset,
-        dx: float32View(backend, dx).byteOffset,
-      },
-      {
-        batch: info.batchSize,
-        inHeight: info.inHeight,
-        inWidth: info.inWidth,
-        channels: info.inChannels,
-        outHeight: info.outHeight,
-        outWidth: info.outWidth,
-      },
+    // Images are independent: one slice of the batch per thread.
+    const x = float32View(backend, input).byteOffset;
+    const gradient = float32View(backend, dy).byteOffset;
+    const out = float32View(backend, dx).byteOffset;
+    const imageBytes = info.inHeight * info.inWidth * info.inChannels * 4;
+    const gradientBytes = info.outHeight * info.outWidth * info.inChannels * 4;
+    simd.run(
+      ...splitRange(info.batchSize, parallelism(simd, imageBytes * info.batchSize)).map(({ begin, end }) =>
+        maxPoolGrad2x2Call(
+          { x: x + begin * imageBytes, dy: gradient + begin * gradientBytes, dx: out + begin * imageBytes },
+          {
+            batch: end - begin,
+            inHeight: info.inHeight,
+            inWidth: info.inWidth,
+            channels: info.inChannels,
+            outHeight: info.outHeight,
+            outWidth: info.outWidth,
+          },
+        ),
+      ),
     );
     return dx;
   }

@@ -1,6 +1,7 @@
 import {
   BatchMatMul,
   Cast,
+  Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   engine,
@@ -17,6 +18,7 @@ import { ensureWasmBackend } from "../../runtimes/tfjs/wasm-backend.js";
 import { createBatchMatMulKernel } from "./batch-mat-mul.js";
 import { createConv2dBackpropFilterKernel } from "./conv2d-backprop-filter.js";
 import { createConv2dBackpropInputKernel } from "./conv2d-backprop-input.js";
+import { createConv2dKernel } from "./conv2d-winograd.js";
 import { createCastKernel, createIdentityKernel } from "./identity.js";
 import { createMaxPoolGradKernel } from "./max-pool-grad.js";
 import { createSumKernel } from "./sum.js";
@@ -26,7 +28,8 @@ import { createSumKernel } from "./sum.js";
  * `Conv2DBackpropFilter` and replaces kernels whose 4.22 wasm versions are slow loops or needless
  * copies (`Conv2DBackpropInput`, `BatchMatMul` with transposed operands, `MaxPoolGrad`, `Sum` over
  * leading axes, `Identity` and same-dtype `Cast`) with XNNPACK formulations, wasm SIMD loops over
- * the heap or shared storage; every case they do not cover goes to the original kernel. The replacements are process-wide, like every
+ * the heap or shared storage, and runs 3×3 stride-1 `Conv2D`s by Winograd F(2×2, 3×3) (2× faster
+ * than XNNPACK's direct convolution); every case they do not cover goes to the original kernel. The replacements are process-wide, like every
  * tfjs kernel registration; they also speed up inference (transposed matMuls in attention) and
  * compute the same values (tested against tfjs's CPU backend).
  */
@@ -40,7 +43,8 @@ type MarkedConfig = KernelConfig & { [marker]?: true };
 export interface WasmTrainingKernelOptions {
   /**
    * Also replace the slow `Conv2DBackpropInput`, transposed `BatchMatMul`, `MaxPoolGrad`,
-   * leading-axis `Sum`, copying `Identity` and same-dtype `Cast` kernels (default true). `false` registers only the missing
+   * leading-axis `Sum`, copying `Identity` and same-dtype `Cast` kernels, and the 3×3 stride-1
+   * `Conv2D` (default true). `false` registers only the missing
    * `Conv2DBackpropFilter`; the benchmark uses it to show what the replacements contribute.
    */
   replaceSlowKernels?: boolean;
@@ -89,6 +93,7 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
     report.added.push(Conv2DBackpropFilter);
   }
   if (options.replaceSlowKernels ?? true) {
+    if (replace(Conv2D, (original) => createConv2dKernel(original, backendName))) report.replaced.push(Conv2D);
     if (replace(Conv2DBackpropInput, (original) => createConv2dBackpropInputKernel(original, backendName)))
       report.replaced.push(Conv2DBackpropInput);
     if (replace(BatchMatMul, (original) => createBatchMatMulKernel(original, backendName)))

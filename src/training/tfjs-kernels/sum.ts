@@ -1,6 +1,6 @@
 import { type KernelConfig, type KernelFunc, Sum, type SumAttrs, type TensorInfo, util } from "@tensorflow/tfjs-core";
 import { float32View, type KernelBackend } from "./kernel-runner.js";
-import { simdKernelsFor } from "./simd-kernels.js";
+import { simdKernelsFor, sumRowsCall } from "./simd-kernels.js";
 
 /**
  * A fast path for `Sum` over leading axes on the wasm backend. Bias gradients reduce dy over
@@ -37,7 +37,9 @@ export function sumLeadingAxesOnHeap(
     const source = float32View(backend, x).byteOffset;
     const target = float32View(backend, output);
     for (let row = 0; row < rows; row += rowsPerBlock) {
-      simd.sumRows({ x: source + row * width * 4, out: target.byteOffset }, Math.min(rowsPerBlock, rows - row), width);
+      simd.run(
+        sumRowsCall({ x: source + row * width * 4, out: target.byteOffset }, Math.min(rowsPerBlock, rows - row), width),
+      );
       for (let column = 0; column < width; column++)
         accumulator[column] = (accumulator[column] as number) + (target[column] as number);
     }

@@ -146,6 +146,13 @@ export const broadcastLane = (a: Code, lane: number): Code => [
   simd(0x0d),
   Array.from({ length: 16 }, (_, byte) => lane * 4 + (byte % 4)),
 ];
+/** Four 32-bit lanes picked from a (lanes 0–3) and b (lanes 4–7). */
+export const shuffle32 = (a: Code, b: Code, lanes: readonly [number, number, number, number]): Code => [
+  a,
+  b,
+  simd(0x0d),
+  lanes.flatMap((lane) => [lane * 4, lane * 4 + 1, lane * 4 + 2, lane * 4 + 3]),
+];
 /** The high two lanes of a f32x4 moved to the low two (for promoting them to f64x2). */
 export const highHalf = (a: Code): Code => [
   a,
@@ -174,12 +181,13 @@ export const ifElse = (condition: Code, then: Code[], otherwise: Code[]): Code =
 
 /**
  * `for (counter = start; counter < end; counter += step) body` (step > 0). The body must not
- * branch out of the loop itself; `end` is evaluated on every iteration.
+ * branch out of the loop itself; `end` and `step` are evaluated on every iteration.
  */
-export function forRange(counter: Local, start: Code, end: Code, step: number, ...body: Code[]): Code {
+export function forRange(counter: Local, start: Code, end: Code, step: number | Code, ...body: Code[]): Code {
+  const increment = typeof step === "number" ? i32(step) : step;
   return [
     set(counter, start),
-    block(loop(brIf(1, geS(get(counter), end)), ...body, set(counter, add(get(counter), i32(step))), br(0))),
+    block(loop(brIf(1, geS(get(counter), end)), ...body, set(counter, add(get(counter), increment)), br(0))),
   ];
 }
 

@@ -6,7 +6,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { ModelportError } from "../../core/errors.js";
-import { ensureWasmBackend } from "../../runtimes/tfjs/wasm-backend.js";
+import { ensureWasmBackend, wasmBackendInfo } from "../../runtimes/tfjs/wasm-backend.js";
 import { conv2dBackpropFilterWasm, type FilterGradientMethod } from "./conv2d-backprop-filter.js";
 import { createKernelRunner, type KernelBackend } from "./kernel-runner.js";
 import { registerWasmTrainingKernels } from "./register-wasm-training-kernels.js";
@@ -41,6 +41,16 @@ async function valuesOn(backend: "cpu" | "wasm", compute: () => tf.Tensor): Prom
   } finally {
     await ensureWasmBackend();
   }
+}
+
+/**
+ * `base` for results of magnitude up to 8, growing with larger ones: float32 rounding is relative,
+ * and the big cases' sums (12544 products for a filter gradient) reach ~100.
+ */
+function scaled(base: number, expected: ArrayLike<number>): number {
+  let largest = 0;
+  for (let i = 0; i < expected.length; i++) largest = Math.max(largest, Math.abs(expected[i] as number));
+  return base * Math.max(1, largest / 8);
 }
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, label: string): void {
@@ -135,6 +145,37 @@ const convCases: ConvCase[] = [
   { x: [2, 9, 8, 8], filter: [3, 3, 8, 16], strides: [2, 2], pad: "same" },
   { x: [3, 6, 5, 4], filter: [2, 3, 4, 8], strides: [1, 2], pad: "valid" },
   { x: [2, 5, 5, 4], filter: [1, 1, 4, 12], strides: [1, 1], pad: "valid" },
+  // 3×3 stride 1 with channel counts the Winograd convolutions take (forward: C % 4, OC % 8;
+  // input gradient: OC % 4, C % 8), odd output sizes (partial tiles) and explicit padding.
+  { x: [2, 7, 9, 8], filter: [3, 3, 8, 8], strides: [1, 1], pad: "same" },
+  { x: [2, 6, 5, 8], filter: [3, 3, 8, 4], strides: [1, 1], pad: "valid" },
+  // Big enough to be split across threads (multi-threaded build): more than one chunk of 64
+  // Winograd tiles, and a first layer's direct filter gradient over 2M multiply-adds.
+  { x: [2, 16, 17, 4], filter: [3, 3, 4, 8], strides: [1, 1], pad: "same" },
+  { x: [16, 28, 28, 1], filter: [3, 3, 1, 32], strides: [1, 1], pad: "same" },
+  { x: [1, 5, 6, 4], filter: [3, 3, 4, 16], strides: [1, 1], pad: "valid" },
+  {
+    x: [1, 5, 6, 8],
+    filter: [3, 3, 8, 8],
+    strides: [1, 1],
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
+  {
+    x: [1, 4, 4, 8],
+    filter: [3, 3, 8, 8],
+    strides: [1, 1],
+    pad: [
+      [0, 0],
+      [3, 1],
+      [1, 4],
+      [0, 0],
+    ],
+  },
   {
     x: [2, 8, 8, 3],
     filter: [3, 3, 3, 2],
@@ -174,11 +215,18 @@ describe("registerWasmTrainingKernels before the backend is up", () => {
 describe("wasm training kernels", () => {
   before(async () => {
     await ensureWasmBackend();
+    // wasm-training-kernels-threaded.test.ts runs this file again with the multi-threaded build.
+    const threads = Number(process.env.MODELPORT_TFJS_WASM_THREADS ?? 1);
+    const info = await wasmBackendInfo();
+    assert.equal(info.kernelThreads, threads);
+    assert.equal(info.multithread, threads > 1);
+    assert.equal(info.threads, 1, "XNNPACK's own pool stays single-threaded");
     const first = registerWasmTrainingKernels();
     assert.deepEqual(first.added, ["Conv2DBackpropFilter"]);
     assert.deepEqual(first.replaced.sort(), [
       "BatchMatMul",
       "Cast",
+      "Conv2D",
       "Conv2DBackpropInput",
       "Identity",
       "MaxPoolGrad",
@@ -206,16 +254,17 @@ describe("wasm training kernels", () => {
               { strides: c.strides, pad: c.pad, dataFormat: "NHWC", filterShape: c.filter },
             ) as tf.Tensor;
         const expected = await valuesOn("cpu", run);
-        assertClose(await valuesOn("wasm", run), expected, 1e-4, describeCase(c));
+        assertClose(await valuesOn("wasm", run), expected, scaled(1e-4, expected), describeCase(c));
         // And against the definition, independent of tfjs.
-        assertClose(expected, naiveFilterGradient(x, c.x, dy, c.filter, c.strides, c.pad), 1e-4, "cpu vs naive");
+        const naive = naiveFilterGradient(x, c.x, dy, c.filter, c.strides, c.pad);
+        assertClose(expected, naive, scaled(1e-4, naive), "cpu vs naive");
       });
     }
 
     it("gives the same result with every formulation", async () => {
       await ensureWasmBackend();
       const backend = tf.backend() as unknown as KernelBackend;
-      const methods: FilterGradientMethod[] = ["simd", "transposed-conv", "input-as-filter", "im2col"];
+      const methods: FilterGradientMethod[] = ["winograd", "simd", "transposed-conv", "input-as-filter", "im2col"];
       for (const c of convCases) {
         const dyShape = outputShape(c.x, c.filter, c.strides, c.pad);
         const x = tf.tensor(randomValues(sizeOf(c.x), 3), c.x);
@@ -245,7 +294,7 @@ describe("wasm training kernels", () => {
           );
           const result = tf.engine().makeTensorFromTensorInfo(info);
           assert.deepEqual(result.shape, c.filter);
-          assertClose(result.dataSync(), reference, 1e-4, `${method} ${describeCase(c)}`);
+          assertClose(result.dataSync(), reference, scaled(1e-4, reference), `${method} ${describeCase(c)}`);
           result.dispose();
         }
         tf.dispose([x, dy]);
@@ -317,6 +366,24 @@ describe("wasm training kernels", () => {
     });
   });
 
+  describe("Conv2D", () => {
+    for (const c of convCases) {
+      it(`equals the CPU backend for ${describeCase(c)}`, async () => {
+        const x = randomValues(sizeOf(c.x), 21);
+        const filter = randomValues(sizeOf(c.filter), 22);
+        const run = () =>
+          tf.conv2d(
+            tf.tensor4d(x, c.x as [number, number, number, number]),
+            tf.tensor4d(filter, c.filter as [number, number, number, number]),
+            c.strides,
+            c.pad as "same",
+          );
+        const expected = await valuesOn("cpu", run);
+        assertClose(await valuesOn("wasm", run), expected, scaled(1e-4, expected), describeCase(c));
+      });
+    }
+  });
+
   describe("Conv2DBackpropInput", () => {
     for (const c of convCases) {
       it(`equals the CPU backend for ${describeCase(c)}`, async () => {
@@ -331,7 +398,8 @@ describe("wasm training kernels", () => {
               { dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, c.filter) },
               { strides: c.strides, pad: c.pad, dataFormat: "NHWC", inputShape: c.x },
             ) as tf.Tensor;
-        assertClose(await valuesOn("wasm", run), await valuesOn("cpu", run), 1e-4, describeCase(c));
+        const expected = await valuesOn("cpu", run);
+        assertClose(await valuesOn("wasm", run), expected, scaled(1e-4, expected), describeCase(c));
       });
     }
   });
@@ -349,6 +417,7 @@ describe("wasm training kernels", () => {
       { x: [2, 8, 8, 4], size: [2, 2], strides: [2, 2], pad: "valid" },
       { x: [2, 7, 9, 8], size: [2, 2], strides: [2, 2], pad: "valid" },
       { x: [1, 6, 6, 12], size: [2, 2], strides: [2, 2], pad: "same" },
+      { x: [8, 64, 64, 16], size: [2, 2], strides: [2, 2], pad: "valid" },
     ];
     for (const c of poolCases) {
       it(`equals the CPU backend, ties included, for x[${c.x}] pool ${c.size}/${c.strides} ${c.pad}`, async () => {
@@ -415,12 +484,28 @@ describe("wasm training kernels", () => {
         { a: [4, 2], b: [50, 4], transposeA: true, transposeB: true },
         { a: [3, 2, 4], b: [3, 40, 4], transposeA: false, transposeB: true },
         { a: [1, 2, 4], b: [3, 40, 4], transposeA: false, transposeB: true },
+        // Shapes the wasm SIMD products take: plain (N % 8), transposeA (M % 4, N % 8), transposeB
+        // (K % 4, N % 4), with tail rows, batches and a single matrix broadcast over a batch.
+        { a: [7, 5], b: [5, 16], transposeA: false, transposeB: false },
+        { a: [3, 6, 9], b: [3, 9, 8], transposeA: false, transposeB: false },
+        { a: [6, 9], b: [2, 9, 8], transposeA: false, transposeB: false },
+        { a: [5, 8], b: [5, 24], transposeA: true, transposeB: false },
+        { a: [2, 5, 12], b: [2, 5, 8], transposeA: true, transposeB: false },
+        { a: [5, 12], b: [20, 12], transposeA: false, transposeB: true },
+        { a: [4, 3, 8], b: [4, 12, 8], transposeA: false, transposeB: true },
+        { a: [2, 1, 3, 8], b: [1, 4, 8], transposeA: false, transposeB: true },
+        // Over 2M multiply-adds: rows split across threads on the multi-threaded build.
+        { a: [66, 256], b: [256, 128], transposeA: false, transposeB: false },
+        { a: [66, 256], b: [128, 256], transposeA: false, transposeB: true },
       ];
       for (const c of cases) {
         const a = randomValues(sizeOf(c.a), 14);
         const b = randomValues(sizeOf(c.b), 15);
         const run = () => tf.matMul(tf.tensor(a, c.a), tf.tensor(b, c.b), c.transposeA, c.transposeB);
-        assertClose(await valuesOn("wasm", run), await valuesOn("cpu", run), 1e-5, JSON.stringify(c));
+        // float32 rounding grows with the length of the dot products.
+        const inner = (c.transposeA ? c.a.at(-2) : c.a.at(-1)) as number;
+        const tolerance = 1e-5 * Math.max(1, inner / 16);
+        assertClose(await valuesOn("wasm", run), await valuesOn("cpu", run), tolerance, JSON.stringify(c));
       }
     });
   });

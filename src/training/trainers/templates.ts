@@ -12,9 +12,10 @@ export const templateDefaults: Record<TemplateName, Hyperparameters> = {
   mlp: { epochs: 30, batchSize: 32, learningRate: 0.003, optimizer: "adam", hidden: [64], patience: 5 },
   regression: { epochs: 200, batchSize: 32, learningRate: 0.01, optimizer: "adam", hidden: [], patience: 20 },
   bow: { epochs: 12, batchSize: 32, learningRate: 0.02, optimizer: "adam", hidden: [], maxTokens: 10_000, patience: 3 },
-  // Measured: seed 42, 80/20 mnist split → 98.65% test accuracy (best epoch 10 of 12).
+  // 12 epochs left most seeds still improving (97.7–98.65% on seeds 1, 2, 3, 42); 16 reach
+  // 98.75% on seed 42 with the SIMD/Winograd kernels (training-accuracy.test.ts holds ≥ 98.5%).
   cnn: {
-    epochs: 12,
+    epochs: 16,
     batchSize: 64,
     learningRate: 0.002,
     lrDecay: 0.85,
