@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readdirSync, readlinkSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -218,23 +219,42 @@ describe("feedback through the gateway", () => {
 });
 
 describe("retraining rules in the config", () => {
-  it("refuse to start when the retraining request could never be queued", async () => {
+  it("refuse to start when the retraining request could never be queued, closing what was opened", async () => {
+    let dataDir = "";
     await assert.rejects(
-      startTestGateway({
-        alerts: {
-          rules: [
-            {
-              name: "bad-retrain",
-              kind: "accuracy",
-              endpoint: "spam-filter",
-              threshold: 0.8,
-              retrain: { tenant: "acme", dataset: "spam", template: "decision-tree" },
-            },
-          ],
+      startTestGateway(
+        {
+          alerts: {
+            rules: [
+              {
+                name: "bad-retrain",
+                kind: "accuracy",
+                endpoint: "spam-filter",
+                threshold: 0.8,
+                retrain: { tenant: "acme", dataset: "spam", template: "decision-tree" },
+              },
+            ],
+          },
         },
-      }),
+        {
+          prepare: async (directory) => {
+            dataDir = directory;
+          },
+        },
+      ),
       (error: Error & { code?: string }) =>
         error.code === "MP_CONFIG_INVALID" && /alerts\.rules\[bad-retrain\]\.retrain\.template/.test(error.message),
     );
+    // The half-started server opened its database and journals in the data dir; none stay open.
+    const openInDataDir = readdirSync("/proc/self/fd").flatMap((fd) => {
+      try {
+        const target = readlinkSync(`/proc/self/fd/${fd}`);
+        return target.startsWith(dataDir) ? [target] : [];
+      } catch {
+        return [];
+      }
+    });
+    assert.ok(dataDir !== "");
+    assert.deepEqual(openInDataDir, [], "no file of the data dir is still open");
   });
 });

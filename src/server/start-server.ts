@@ -62,19 +62,40 @@ function auditRecorder(audit: AuditLog): AuditRecorder {
   };
 }
 
-/** The composition root: config → storage, runtimes, router → gateway app → HTTP server. */
-export async function startServer(
+export interface StartServerOptions {
+  clock?: Clock;
+  /** bench/gateway-overhead only (commerce/benchmark-bypass.ts): no auth, limits, budgets or metering. */
+  withoutCommerceStages?: boolean;
+}
+
+/**
+ * The composition root: config → storage, runtimes, router → gateway app → HTTP server. A start
+ * that fails half-way (a config error found late, a port in use) closes what it had opened, in
+ * reverse order, so an embedding process or a test is not left with open databases and timers.
+ */
+export async function startServer(settings: Settings, options: StartServerOptions = {}): Promise<RunningServer> {
+  const opened: (() => unknown)[] = [];
+  try {
+    return await composeServer(settings, options, opened);
+  } catch (error) {
+    for (const close of opened.reverse())
+      await Promise.resolve()
+        .then(close)
+        .catch(() => undefined);
+    throw error;
+  }
+}
+
+async function composeServer(
   settings: Settings,
-  options: {
-    clock?: Clock;
-    /** bench/gateway-overhead only (commerce/benchmark-bypass.ts): no auth, limits, budgets or metering. */
-    withoutCommerceStages?: boolean;
-  } = {},
+  options: StartServerOptions,
+  opened: (() => unknown)[],
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const { config } = settings;
   const logger = createLogger(config.logging.level);
   const { storage, handle, masterKey } = await openCheckedStorage(settings);
+  opened.push(() => storage.close());
   const hashingKey = deriveKey(masterKey, "api-key-hashing");
   const admin = await bootstrapAdminToken({ storage, hashingKey, configuredToken: settings.adminToken });
 
@@ -82,6 +103,7 @@ export async function startServer(
   const runtimes = new Map<string, ModelRuntime>();
   for (const [name, provider] of Object.entries(config.providers))
     runtimes.set(name, await createRuntime(provider, baseDir));
+  opened.push(() => Promise.allSettled([...runtimes.values()].map((runtime) => runtime.close())));
 
   const audit = createAuditLog({
     database: handle,
@@ -131,8 +153,10 @@ export async function startServer(
     logger,
     clock,
   });
+  opened.push(() => training.close());
   const endpoints = createEndpointRegistry(config, runtimes, registryRuntime);
   const router = createGatewayRouter({ metrics, logger, clock });
+  opened.push(() => router.close());
   const authenticator = createAuthenticator({
     storage,
     hashingKey,
@@ -165,6 +189,7 @@ export async function startServer(
     requestTraining: (request) => training.enqueue(request),
     validateTraining: parseTrainingRequest,
   });
+  opened.push(() => monitoring.stop());
   const drift = startDriftWatch({
     db: handle.db,
     config,
@@ -175,6 +200,7 @@ export async function startServer(
     endpoints,
     metricsRegistry: metrics.registry,
   });
+  opened.push(() => drift.stop());
   monitoring.setDriftSource(drift.ruleSource);
   const commerce = await startCommerce({
     handle,
@@ -184,6 +210,7 @@ export async function startServer(
     logger,
     alerts: monitoring.alerts,
   });
+  opened.push(() => commerce.stop());
 
   const requestLogRepository = createRequestLogRepository(handle.db, { sqliteConnection: handle.sqliteConnection });
   const requestLog = config.requestLog.enabled
@@ -205,6 +232,7 @@ export async function startServer(
         onError: (error) => logger.warn({ err: { message: (error as Error).message } }, "request log retention failed"),
       })
     : () => {};
+  opened.push(() => requestLog?.close(), stopRetention);
   const endUserKey = deriveKey(masterKey, "end-user-hashing");
   // Entries whose payloads are being encrypted; shutdown waits for them before the final flush.
   const sealingPayloads = new Set<Promise<void>>();
@@ -216,6 +244,7 @@ export async function startServer(
         onError: (error) => logger.warn({ err: { message: (error as Error).message } }, "rate limiter store error"),
       })
     : createMemoryLimiter({ clock });
+  opened.push(() => limiter.close());
 
   // Response cache (opt-in per endpoint): in Redis when set, so every node shares it; else in memory.
   const responseCache = openResponseCache({
@@ -231,6 +260,7 @@ export async function startServer(
       ),
   });
 
+  opened.push(() => responseCache?.close());
   // Tracing (opt-in): OpenTelemetry spans over OTLP. Off, the SDK is not even loaded.
   const tracing = config.tracing.enabled
     ? await startTracing(resolveTracingSettings(config.tracing, settings.env), {
@@ -239,6 +269,7 @@ export async function startServer(
           logger.warn({ err: { message: error.message }, lostSpans }, "trace export failed; spans dropped"),
       })
     : undefined;
+  opened.push(() => tracing?.shutdown());
 
   let draining = false;
   let inFlight = 0;
