@@ -16,6 +16,7 @@ import { registerRuns } from "./commands/runs.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTenants } from "./commands/tenants.js";
 import { registerTrain } from "./commands/train.js";
+import { registerWorker } from "./commands/worker.js";
 import { reportError } from "./output.js";
 
 /** The `modelport` command line. Commands are thin: parse, call a module, print. */
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDatasets(program);
   registerDataKeys(program);
   registerTrain(program);
+  registerWorker(program);
   registerEval(program);
   registerRuns(program);
   registerQuickstart(program);

@@ -237,6 +237,12 @@ export const configSchema = z.strictObject({
         .regex(/^[A-Za-z0-9_-]{1,64}$/)
         .default("modelport")
         .describe("Redis key prefix of the BullMQ training queue (used when MODELPORT_REDIS_URL is set)."),
+      worker: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Train jobs in this server process. false: the server only queues jobs and dedicated `modelport worker` processes train them (needs MODELPORT_REDIS_URL).",
+        ),
     })
     .prefault({}),
   drift: z

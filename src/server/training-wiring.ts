@@ -85,6 +85,11 @@ export async function startTraining(options: TrainingWiringOptions): Promise<Tra
   const logError = (message: string) => (error: unknown) =>
     logger.error({ err: { message: (error as Error).message } }, message);
 
+  if (!options.config.worker && options.redisUrl === undefined)
+    throw new ModelportError(
+      "MP_CONFIG_INVALID",
+      "training.worker: false leaves the in-process queue without a worker; set MODELPORT_REDIS_URL so `modelport worker` processes can take the jobs, or keep training.worker: true",
+    );
   const runner: JobRunner<TrainingJobPayload, TrainingJobResult> =
     options.redisUrl !== undefined
       ? // BullMQ loads only when Redis is configured: the embedded default does not pay for it.
@@ -92,7 +97,8 @@ export async function startTraining(options: TrainingWiringOptions): Promise<Tra
           redisUrl: options.redisUrl,
           prefix: options.config.queuePrefix,
           concurrency: options.config.concurrency,
-          process: processor,
+          // A gateway with training.worker: false only produces jobs; `modelport worker` trains them.
+          ...(options.config.worker ? { process: processor } : {}),
         })
       : await openInProcessJobRunner({
           journal: createFileJobJournal(join(dataDir, "training", "jobs")),
