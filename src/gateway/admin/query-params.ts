@@ -1,10 +1,10 @@
 import { ModelportError } from "../../core/errors.js";
 
-/** Query-string readers for admin routes: a bad value is a 400 naming the parameter. */
+/** Query-string readers for admin routes: a bad value is a 400 naming the parameter; empty = absent. */
 
 export function optionalInteger(query: Record<string, string>, name: string): number | undefined {
   const value = query[name];
-  if (value === undefined) return undefined;
+  if (value === undefined || value === "") return undefined;
   if (!/^\d+$/.test(value))
     throw new ModelportError("MP_INVALID_REQUEST", `${name} must be an integer`, { param: name });
   return Number(value);
@@ -12,7 +12,7 @@ export function optionalInteger(query: Record<string, string>, name: string): nu
 
 export function optionalTime(query: Record<string, string>, name: string): string | undefined {
   const value = query[name];
-  if (value === undefined) return undefined;
+  if (value === undefined || value === "") return undefined;
   const parsed = Date.parse(value);
   if (Number.isNaN(parsed))
     throw new ModelportError("MP_INVALID_REQUEST", `${name} must be an ISO-8601 time`, { param: name });

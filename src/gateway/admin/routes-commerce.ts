@@ -14,6 +14,7 @@ import { type Actor, authorize } from "../../commerce/rbac.js";
 import type { TenantService } from "../../commerce/tenant-service.js";
 import type { AuditRecorder } from "../../core/audit.js";
 import { ModelportError } from "../../core/errors.js";
+import { optionalTime } from "./query-params.js";
 import { type AdminRoute, adminRoute } from "./route-table.js";
 
 /** Details of an export for the audit trail. */
@@ -103,15 +104,6 @@ export const setPlanBody = z.strictObject({
 });
 
 const param = (params: Record<string, string>, name: string) => params[name] ?? "";
-
-function optionalTime(query: Record<string, string>, name: string): string | undefined {
-  const value = query[name];
-  if (value === undefined || value === "") return undefined;
-  const parsed = Date.parse(value);
-  if (Number.isNaN(parsed))
-    throw new ModelportError("MP_INVALID_REQUEST", `${name} must be an ISO-8601 time`, { param: name });
-  return new Date(parsed).toISOString();
-}
 
 function monthStart(now: number): string {
   const at = new Date(now);

@@ -9,6 +9,7 @@ import type { EndpointRegistry } from "../endpoint-registry.js";
 import type { Router } from "../resilience/router.js";
 import { readJsonBody } from "../stages/json-body.js";
 import { buildOpenApiDocument } from "./openapi.js";
+import { optionalInteger, optionalTime } from "./query-params.js";
 import { type AdminRoute, adminRoute, honoPath } from "./route-table.js";
 import {
   createKeyBody,
@@ -108,23 +109,6 @@ export interface AdminDeps {
   alerting?: AlertingAdmin | undefined;
   /** Routes of other features (commerce, training, drift, monitoring), each built by its own module. */
   extraRoutes?: readonly AdminRoute[] | undefined;
-}
-
-function optionalInteger(query: Record<string, string>, name: string): number | undefined {
-  const value = query[name];
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value))
-    throw new ModelportError("MP_INVALID_REQUEST", `${name} must be an integer`, { param: name });
-  return Number(value);
-}
-
-function optionalTime(query: Record<string, string>, name: string): string | undefined {
-  const value = query[name];
-  if (value === undefined) return undefined;
-  const parsed = Date.parse(value);
-  if (Number.isNaN(parsed))
-    throw new ModelportError("MP_INVALID_REQUEST", `${name} must be an ISO-8601 time`, { param: name });
-  return new Date(parsed).toISOString();
 }
 
 /** Every admin route, in one table (see route-table.ts). */
