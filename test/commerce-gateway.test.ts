@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { verifyWebhook } from "../src/monitoring/alerts/signature.js";
 import { type MockOpenAIUpstream, startMockOpenAIUpstream } from "./fixtures/mock-openai-upstream.js";
 import { runCli } from "./helpers/cli.js";
 import { readSseEvents, startTestGateway, type TestGateway } from "./helpers/gateway.js";
+import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 /**
  * Money through the real server: every answered request metered (streams too) and priced from the
@@ -14,24 +14,14 @@ import { readSseEvents, startTestGateway, type TestGateway } from "./helpers/gat
 describe("metering, budgets, usage and invoices through the gateway", () => {
   let upstream: MockOpenAIUpstream;
   let gateway: TestGateway;
-  let receiver: Server;
+  let receiver: WebhookReceiver | undefined;
   let receiverUrl: string;
   const deliveries: { body: string; signature: string }[] = [];
 
   before(async () => {
     upstream = await startMockOpenAIUpstream();
-    receiver = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk) => {
-        body += chunk;
-      });
-      request.on("end", () => {
-        deliveries.push({ body, signature: String(request.headers["x-modelport-signature"]) });
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-    receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+    receiver = await startWebhookReceiver(deliveries);
+    receiverUrl = receiver.url;
     gateway = await startTestGateway({
       providers: { up: { type: "openai", baseUrl: upstream.url } },
       endpoints: {
@@ -54,7 +44,7 @@ describe("metering, budgets, usage and invoices through the gateway", () => {
   after(async () => {
     await gateway?.close();
     await upstream?.close();
-    receiver?.close();
+    await receiver?.close();
   });
 
   const chat = (key: string, model: string, extra: Record<string, unknown> = {}) =>

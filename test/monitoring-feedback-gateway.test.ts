@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { readdirSync, readlinkSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { verifyWebhook } from "../src/monitoring/alerts/signature.js";
@@ -8,12 +7,8 @@ import { openDatabase } from "../src/storage/database.js";
 import { createDatasetStore } from "../src/training/datasets/dataset-store.js";
 import { createModelRegistry } from "../src/training/registry/index.js";
 import { startTestGateway, type TestGateway } from "./helpers/gateway.js";
+import { startWebhookReceiver, type WebhookDelivery, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 import { spamTrainingRows, writeSpamArtifact } from "./registry-artifacts.js";
-
-interface Delivery {
-  body: string;
-  signature: string;
-}
 
 const webhookSecret = "feedback-webhook-secret-0123456789";
 
@@ -25,28 +20,19 @@ const webhookSecret = "feedback-webhook-secret-0123456789";
  */
 describe("feedback through the gateway", () => {
   let gateway: TestGateway;
-  let receiver: Server;
-  const deliveries: Delivery[] = [];
+  let receiver: WebhookReceiver | undefined;
+  const deliveries: WebhookDelivery[] = [];
   const served: { requestId: string; label: string }[] = [];
 
   before(async () => {
-    receiver = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
-      request.on("end", () => {
-        deliveries.push({ body, signature: String(request.headers["x-modelport-signature"] ?? "") });
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-    const address = receiver.address() as { port: number };
+    receiver = await startWebhookReceiver(deliveries);
     gateway = await startTestGateway(
       {
         endpoints: {
           "spam-filter": { kind: "predict", targets: [{ model: "registry:spam-filter@production" }] },
         },
         alerts: {
-          webhooks: [{ url: `http://127.0.0.1:${address.port}/hook`, secret: webhookSecret }],
+          webhooks: [{ url: receiver.url, secret: webhookSecret }],
           rules: [
             {
               name: "spam-accuracy",
@@ -94,7 +80,7 @@ describe("feedback through the gateway", () => {
   });
   after(async () => {
     await gateway?.close();
-    await new Promise((resolve) => receiver?.close(resolve));
+    await receiver?.close();
   });
 
   async function quality(): Promise<{ labeled: number; accuracy: number | null; macroF1: number | null }> {
@@ -163,7 +149,7 @@ describe("feedback through the gateway", () => {
     const deadline = Date.now() + 10_000;
     while (deliveries.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(deliveries.length, 1, "one alert");
-    const delivery = deliveries[0] as Delivery;
+    const delivery = deliveries[0] as WebhookDelivery;
     assert.ok(verifyWebhook(webhookSecret, delivery.body, delivery.signature), "HMAC signature verifies");
     const alert = JSON.parse(delivery.body) as { kind: string; details: { endpoint: string; accuracy: number } };
     assert.equal(alert.kind, "accuracy-low");

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -23,6 +22,7 @@ import {
   probePostgres,
   reportPostgresUnavailable,
 } from "./helpers/postgres.js";
+import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 const T0 = Date.parse("2026-11-20T10:00:00.000Z");
 const at = (offsetMs: number) => new Date(T0 + offsetMs).toISOString();
@@ -312,7 +312,7 @@ interface Received {
 describe("live quality threshold", () => {
   let dir: string;
   let handle: DatabaseHandle;
-  let receiver: Server;
+  let receiver: WebhookReceiver | undefined;
   let dispatcher: AlertDispatcher;
   let store: FeedbackStore;
   const received: Received[] = [];
@@ -323,18 +323,8 @@ describe("live quality threshold", () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "modelport-quality-"));
     handle = await openDatabase({ dataDir: dir });
-    receiver = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk) => {
-        body += chunk;
-      });
-      request.on("end", () => {
-        received.push({ body, signature: String(request.headers["x-modelport-signature"]) });
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+    receiver = await startWebhookReceiver(received);
+    const url = receiver.url;
     dispatcher = createAlertDispatcher({
       db: handle.db,
       clock,
@@ -356,7 +346,7 @@ describe("live quality threshold", () => {
   });
   after(async () => {
     await dispatcher?.close();
-    receiver?.close();
+    await receiver?.close();
     await handle?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

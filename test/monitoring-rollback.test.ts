@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -14,6 +13,7 @@ import { createRollbackGuard, type RollbackGuard } from "../src/monitoring/rollb
 import { createRequestStatsSource } from "../src/monitoring/rules/index.js";
 import { type DatabaseHandle, openDatabase } from "../src/storage/database.js";
 import { createTestDatabase, probePostgres, reportPostgresUnavailable } from "./helpers/postgres.js";
+import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 const T0 = Date.parse("2026-11-20T10:00:00.000Z");
 const at = (offsetMs: number) => new Date(T0 + offsetMs).toISOString();
@@ -60,7 +60,7 @@ function rollbackSuite(dialect: string, open: () => Promise<{ handle: DatabaseHa
   describe(`auto-rollback (${dialect})`, () => {
     let handle: DatabaseHandle;
     let cleanup: () => Promise<void>;
-    let receiver: Server;
+    let receiver: WebhookReceiver | undefined;
     let dispatcher: AlertDispatcher;
     let guard: RollbackGuard;
     const received: { body: string; signature: string }[] = [];
@@ -71,18 +71,8 @@ function rollbackSuite(dialect: string, open: () => Promise<{ handle: DatabaseHa
 
     before(async () => {
       ({ handle, cleanup } = await open());
-      receiver = createServer((request, response) => {
-        let body = "";
-        request.on("data", (chunk) => {
-          body += chunk;
-        });
-        request.on("end", () => {
-          received.push({ body, signature: String(request.headers["x-modelport-signature"]) });
-          response.writeHead(204).end();
-        });
-      });
-      await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-      const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+      receiver = await startWebhookReceiver(received);
+      const url = receiver.url;
       dispatcher = createAlertDispatcher({
         db: handle.db,
         clock,
@@ -154,7 +144,7 @@ function rollbackSuite(dialect: string, open: () => Promise<{ handle: DatabaseHa
     });
     after(async () => {
       await dispatcher?.close();
-      receiver?.close();
+      await receiver?.close();
       await cleanup?.();
     });
 
