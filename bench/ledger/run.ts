@@ -25,7 +25,7 @@ import { makeUsageRecord } from "../../src/commerce/ledger/testing/records.js";
 import { openSqliteWithConnection } from "../../src/commerce/ledger/testing/sqlite-with-connection.js";
 import { createUsageQueries } from "../../src/commerce/ledger/usage-query.js";
 import type { UsageRecord } from "../../src/commerce/ledger/usage-record.js";
-import { writeUsageBatch } from "../../src/commerce/ledger/write-batch.js";
+import { recordValues, writeUsageBatch } from "../../src/commerce/ledger/write-batch.js";
 import { createPriceRepository } from "../../src/commerce/pricing/price-repository.js";
 import { openDatabase } from "../../src/storage/database.js";
 import type { DatabaseHandle } from "../../src/storage/database-handle.js";
@@ -76,25 +76,7 @@ function rawSqliteInsert(rows: UsageRecord[]): number {
   const started = performance.now();
   db.transaction(() => {
     for (const r of rows) {
-      insert.run(
-        r.requestId,
-        r.tenantId,
-        r.keyId,
-        r.endpoint,
-        r.target,
-        r.model,
-        r.kind,
-        r.status,
-        r.inputTokens,
-        r.outputTokens,
-        r.items,
-        r.priceVersionId,
-        r.currency,
-        r.costMicros,
-        r.inputCostMicros,
-        r.outputCostMicros,
-        r.time,
-      );
+      insert.run(...recordValues(r));
     }
   })();
   const seconds = (performance.now() - started) / 1000;

@@ -124,7 +124,8 @@ function insertRecordsUnnestSql(): string {
   });
 }
 
-function recordValues(r: UsageRecord): unknown[] {
+/** A record's values in `recordColumns` order (the bench's raw-SQLite reference uses it too). */
+export function recordValues(r: UsageRecord): unknown[] {
   return [
     r.requestId,
     r.tenantId,
