@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { ModelportConfig } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
 import { ModelportError } from "../core/errors.js";
+import type { FinishedRequest } from "../gateway/context.js";
 import type { EndpointRegistry } from "../gateway/endpoint-registry.js";
 import { createAlertDispatcher } from "../monitoring/alerts/dispatcher.js";
 import { createWebhookRepository } from "../monitoring/alerts/webhooks.js";
@@ -63,6 +64,10 @@ export function startMonitoring(options: {
       pending = [...batch, ...pending].slice(-50_000);
       logError("could not record predictions")(error);
     });
+  };
+  const recordPrediction = (record: PredictionRecord) => {
+    pending.push(record);
+    if (pending.length >= 500) void flushPredictions();
   };
   const predictionsTimer = setInterval(() => void flushPredictions(), 500);
   predictionsTimer.unref();
@@ -152,10 +157,20 @@ export function startMonitoring(options: {
     /** Live accuracy/F1 from feedback, for the admin API. */
     quality: feedback,
     pendingPredictions: () => pending.length,
-    recordPrediction(record: PredictionRecord) {
-      pending.push(record);
-      if (pending.length >= 500) void flushPredictions();
+    /** Predict requests whose answer carried a label: the prediction feedback labels join later. */
+    observeFinished(request: FinishedRequest) {
+      if (request.predictedLabel === undefined || !request.principal || !request.endpoint) return;
+      recordPrediction({
+        requestId: request.requestId,
+        tenantId: request.principal.tenantId,
+        endpoint: request.endpoint,
+        target: request.target ?? null,
+        modelVersion: request.modelVersion ?? null,
+        predictedLabel: request.predictedLabel,
+        createdAt: request.time,
+      });
     },
+    recordPrediction,
     feedbackPort: {
       async submit(tenantId: string, body: unknown) {
         await flushPredictions();

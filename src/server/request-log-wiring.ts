@@ -85,3 +85,35 @@ export function createRequestLogAdmin(options: {
     endUserHash: (tenantId, endUser) => endUserHash(options.endUserKey, tenantId, endUser),
   });
 }
+
+/**
+ * Turns finished requests into request-log entries: end users keyed-hashed, payloads (when the
+ * config keeps them) sealed first. `sealed()` resolves once every entry still being encrypted has
+ * reached the writer, so shutdown can flush after it.
+ */
+export function createRequestLogRecorder(options: {
+  writer: { append(entry: RequestLogEntry): void };
+  endUserKey: Buffer;
+  /** requestLog.payloads: store the (PII-filtered) prompt and answer, encrypted. */
+  payloads: boolean;
+  encrypt: Parameters<typeof withEncryptedPayloads>[2];
+  onSealError: (error: unknown) => void;
+}) {
+  const sealing = new Set<Promise<void>>();
+  return {
+    record(request: FinishedRequest): void {
+      const entry = requestLogEntry(request, options.endUserKey);
+      if (!options.payloads) {
+        options.writer.append(entry);
+        return;
+      }
+      const pending = withEncryptedPayloads(entry, request, options.encrypt)
+        .then((sealed) => options.writer.append(sealed), options.onSealError)
+        .finally(() => sealing.delete(pending));
+      sealing.add(pending);
+    },
+    async sealed(): Promise<void> {
+      await Promise.allSettled([...sealing]);
+    },
+  };
+}

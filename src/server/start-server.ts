@@ -34,7 +34,7 @@ import { deriveKey } from "./master-key.js";
 import { startMonitoring } from "./monitoring-wiring.js";
 import { openCheckedStorage } from "./open-storage.js";
 import { createGuardProvider, createPrivacyFilters } from "./privacy-wiring.js";
-import { createRequestLogAdmin, requestLogEntry, withEncryptedPayloads } from "./request-log-wiring.js";
+import { createRequestLogAdmin, createRequestLogRecorder } from "./request-log-wiring.js";
 import { recordRequestMetrics } from "./request-metrics.js";
 import { createGatewayRouter } from "./router-wiring.js";
 import { createRuntime } from "./runtime-factory.js";
@@ -234,8 +234,16 @@ async function composeServer(
     : () => {};
   opened.push(() => requestLog?.close(), stopRetention);
   const endUserKey = deriveKey(masterKey, "end-user-hashing");
-  // Entries whose payloads are being encrypted; shutdown waits for them before the final flush.
-  const sealingPayloads = new Set<Promise<void>>();
+  const requestLogRecorder = requestLog
+    ? createRequestLogRecorder({
+        writer: requestLog,
+        endUserKey,
+        payloads: config.requestLog.payloads,
+        encrypt: cipher.encryptField,
+        onSealError: (error) =>
+          logger.error({ err: { message: (error as Error).message } }, "could not encrypt a request-log payload"),
+      })
+    : undefined;
 
   // Limits are exact across processes only through Redis; without it each process counts alone.
   const limiter = settings.redisUrl
@@ -287,25 +295,8 @@ async function composeServer(
     tracing,
     onFinished: (request) => {
       recordRequestMetrics(metrics, request);
-      if (request.predictedLabel !== undefined && request.principal && request.endpoint)
-        monitoring.recordPrediction({
-          requestId: request.requestId,
-          tenantId: request.principal.tenantId,
-          endpoint: request.endpoint,
-          target: request.target ?? null,
-          modelVersion: request.modelVersion ?? null,
-          predictedLabel: request.predictedLabel,
-          createdAt: request.time,
-        });
-      if (!requestLog) return;
-      const entry = requestLogEntry(request, endUserKey);
-      if (!config.requestLog.payloads) return requestLog.append(entry);
-      const sealing = withEncryptedPayloads(entry, request, cipher.encryptField)
-        .then(requestLog.append, (error) =>
-          logger.error({ err: { message: (error as Error).message } }, "could not encrypt a request-log payload"),
-        )
-        .finally(() => sealingPayloads.delete(sealing));
-      sealingPayloads.add(sealing);
+      monitoring.observeFinished(request);
+      requestLogRecorder?.record(request);
     },
     feedback: monitoring.feedbackPort,
     drift: drift.observer,
@@ -396,7 +387,7 @@ async function composeServer(
       router.close();
       stopRetention();
       await trainingClosed;
-      await Promise.allSettled([...sealingPayloads]);
+      await requestLogRecorder?.sealed();
       await requestLog?.close();
       await limiter.close();
       await responseCache?.close();
